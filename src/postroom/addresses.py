@@ -1,0 +1,25 @@
+"""E-mail address validation shared by every layer: one rule, one clear message."""
+
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+
+
+class InvalidAddressError(ValueError):
+    """Not a single valid e-mail address; the message says why."""
+
+
+def normalize_address(value: str) -> str:
+    """Return the address with its domain lower-cased (and IDNA-normalised), or raise.
+
+    Only a bare addr-spec is accepted ("anna@firma.pl", not "Anna <anna@firma.pl>"):
+    display names have their own fields. CR/LF can never pass (header injection).
+    """
+    if any(ch in value for ch in "\r\n\0"):
+        raise InvalidAddressError("an e-mail address cannot contain line breaks")
+    try:
+        # test_environment: reserved test domains (example.test) are fine, and no DNS is asked.
+        result = validate_email(value, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise InvalidAddressError(f"{value!r} is not a valid e-mail address: {exc}") from exc
+    return result.normalized

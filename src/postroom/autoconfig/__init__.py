@@ -1,0 +1,1 @@
+"""Provider presets and the autodiscovery chain."""

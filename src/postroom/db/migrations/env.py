@@ -1,0 +1,20 @@
+"""Alembic environment: the engine comes from the caller (config.attributes["engine"])."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from postroom.db import models  # noqa: F401  (registers the tables on Base.metadata)
+from postroom.db.base import Base
+
+engine = context.config.attributes["engine"]
+
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        # SQLite cannot ALTER most things in place; batch mode copies the table instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    context.run_migrations()

@@ -1,0 +1,1 @@
+"""Protocol adapters: MIME, TLS, SMTP, IMAP, POP3, OAuth, diagnosis. No business rules here."""

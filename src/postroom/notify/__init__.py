@@ -1,0 +1,1 @@
+"""Client notification channels: SMS, Web Push, in-app."""
