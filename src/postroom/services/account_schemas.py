@@ -57,8 +57,8 @@ class AccountOptions(_Strict):
     fetch_interval_minutes: int = Field(default=5, ge=1, le=1440)
 
 
-class AccountSettings(AccountOptions):
-    """Every setting of an account (A1–A4, A7–A9) with its default."""
+class AccountVisibleSettings(AccountOptions):
+    """Every setting of an account (A1–A4, A7–A9) that may be shown back: all but secrets."""
 
     name: Line = ""
     access_mode: AccessMode = AccessMode.EVERYONE
@@ -75,7 +75,6 @@ class AccountSettings(AccountOptions):
     smtp_cipher_level: CipherLevel = CipherLevel.DEFAULT
     smtp_auth: AuthMethod = AuthMethod.PASSWORD
     smtp_username: Line = ""
-    smtp_password: SecretStr | None = None
 
     incoming_protocol: IncomingProtocol = IncomingProtocol.NONE
     incoming_host: Line = ""
@@ -84,7 +83,6 @@ class AccountSettings(AccountOptions):
     incoming_cipher_level: CipherLevel = CipherLevel.DEFAULT
     incoming_auth: AuthMethod = AuthMethod.PASSWORD
     incoming_username: Line = ""
-    incoming_password: SecretStr | None = None
 
     header_html: Html = ""
     signature_html: Html = ""
@@ -96,6 +94,13 @@ class AccountSettings(AccountOptions):
         str, StringConstraints(max_length=500, pattern=r"^[^\r\n]*$")
     ] = ""
     autoresponder_text: Annotated[str, StringConstraints(max_length=20_000)] = ""
+
+
+class AccountSettings(AccountVisibleSettings):
+    """Every setting with its default; passwords are write-only."""
+
+    smtp_password: SecretStr | None = None
+    incoming_password: SecretStr | None = None
 
 
 class AccountCreate(AccountSettings):

@@ -1,0 +1,1 @@
+"""The background loop: periodic housekeeping now; outbox, fetches and reminders join it later."""

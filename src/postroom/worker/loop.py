@@ -1,0 +1,58 @@
+"""Runs periodic jobs until told to stop; one job's failure is logged and never stops the others."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from postroom.services.runtime import Runtime
+from postroom.services.websessions import purge_expired_sessions
+
+log = logging.getLogger("postroom.worker")
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    every_seconds: float
+    run: Callable[[Runtime], object]  # synchronous; runs in a thread so the loop stays free
+
+
+def _purge_sessions(runtime: Runtime) -> int:
+    with runtime.platform() as session:
+        return purge_expired_sessions(session)
+
+
+DEFAULT_JOBS = (PeriodicJob("purge expired web sessions", 3600, _purge_sessions),)
+
+
+async def run_worker(
+    runtime: Runtime, stop: asyncio.Event, jobs: tuple[PeriodicJob, ...] = DEFAULT_JOBS
+) -> None:
+    """Run every job once at start, then each on its own schedule, until `stop` is set."""
+    next_run = dict.fromkeys(range(len(jobs)), 0.0)
+    log.info("worker started", extra={"jobs": [job.name for job in jobs]})
+    while not stop.is_set():
+        now = time.monotonic()
+        for index, job in enumerate(jobs):
+            if next_run[index] <= now:
+                next_run[index] = now + job.every_seconds
+                await _run_one(runtime, job)
+        wake = min(next_run.values(), default=now + runtime.settings.worker_poll_seconds)
+        timeout = max(0.05, min(wake - time.monotonic(), runtime.settings.worker_poll_seconds))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=timeout)
+    log.info("worker stopped")
+
+
+async def _run_one(runtime: Runtime, job: PeriodicJob) -> None:
+    try:
+        result = await asyncio.to_thread(job.run, runtime)
+        log.debug("job done", extra={"job": job.name, "result": result})
+    except Exception:
+        # A failing job must not take the worker down; it runs again at its next turn.
+        log.exception("job failed", extra={"job": job.name})
