@@ -41,8 +41,12 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value
 
 
-def enum_column(enum_class: type[StrEnum], **kwargs: Any) -> Mapped[Any]:
-    """A string column holding the enum's values (not its names), checked by the database."""
+def enum_column(enum_class: type[StrEnum], column: str, **kwargs: Any) -> Mapped[Any]:
+    """A string column holding the enum's values (not its names), checked by the database.
+
+    `column` names the CHECK constraint, so two columns of one enum in one table
+    (smtp_security, incoming_security) get constraints of different names.
+    """
     return mapped_column(
         Enum(
             enum_class,
@@ -50,7 +54,7 @@ def enum_column(enum_class: type[StrEnum], **kwargs: Any) -> Mapped[Any]:
             create_constraint=True,
             length=32,
             values_callable=lambda members: [member.value for member in members],
-            name=enum_class.__name__.lower(),
+            name=column,
         ),
         **kwargs,
     )

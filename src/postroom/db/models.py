@@ -37,7 +37,7 @@ class Company(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
-    email_mode: Mapped[EmailMode] = enum_column(EmailMode, default=EmailMode.OFF)
+    email_mode: Mapped[EmailMode] = enum_column(EmailMode, "email_mode", default=EmailMode.OFF)
     # None: the platform-wide limit from settings applies (B5).
     relay_document_limit: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -51,10 +51,10 @@ class User(TenantOwned, Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
-    role: Mapped[Role] = enum_column(Role, default=Role.USER)
+    role: Mapped[Role] = enum_column(Role, "role", default=Role.USER)
     can_see_others_accounts: Mapped[bool] = mapped_column(Boolean, default=False)  # E2
     can_purge_mail: Mapped[bool] = mapped_column(Boolean, default=False)  # D3
-    language: Mapped[Language] = enum_column(Language, default=Language.PL)
+    language: Mapped[Language] = enum_column(Language, "language", default=Language.PL)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -101,7 +101,9 @@ class Account(TenantOwned, Base):
         ForeignKey("users.id", ondelete="CASCADE"), index=True, default=None
     )
     name: Mapped[str] = mapped_column(String(200), default="")
-    access_mode: Mapped[AccessMode] = enum_column(AccessMode, default=AccessMode.EVERYONE)
+    access_mode: Mapped[AccessMode] = enum_column(
+        AccessMode, "access_mode", default=AccessMode.EVERYONE
+    )
 
     # A1: sender identity
     email_address: Mapped[str] = mapped_column(String(320))
@@ -111,23 +113,33 @@ class Account(TenantOwned, Base):
     # A1–A3: outgoing
     smtp_host: Mapped[str] = mapped_column(String(255), default="")
     smtp_port: Mapped[int] = mapped_column(Integer, default=587)
-    smtp_security: Mapped[Security] = enum_column(Security, default=Security.STARTTLS)
-    smtp_cipher_level: Mapped[CipherLevel] = enum_column(CipherLevel, default=CipherLevel.DEFAULT)
-    smtp_auth: Mapped[AuthMethod] = enum_column(AuthMethod, default=AuthMethod.PASSWORD)
+    smtp_security: Mapped[Security] = enum_column(
+        Security, "smtp_security", default=Security.STARTTLS
+    )
+    smtp_cipher_level: Mapped[CipherLevel] = enum_column(
+        CipherLevel, "smtp_cipher_level", default=CipherLevel.DEFAULT
+    )
+    smtp_auth: Mapped[AuthMethod] = enum_column(
+        AuthMethod, "smtp_auth", default=AuthMethod.PASSWORD
+    )
     smtp_username: Mapped[str] = mapped_column(String(320), default="")
     smtp_password_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
 
     # A4: incoming
     incoming_protocol: Mapped[IncomingProtocol] = enum_column(
-        IncomingProtocol, default=IncomingProtocol.NONE
+        IncomingProtocol, "incoming_protocol", default=IncomingProtocol.NONE
     )
     incoming_host: Mapped[str] = mapped_column(String(255), default="")
     incoming_port: Mapped[int | None] = mapped_column(Integer, default=None)
-    incoming_security: Mapped[Security] = enum_column(Security, default=Security.TLS)
-    incoming_cipher_level: Mapped[CipherLevel] = enum_column(
-        CipherLevel, default=CipherLevel.DEFAULT
+    incoming_security: Mapped[Security] = enum_column(
+        Security, "incoming_security", default=Security.TLS
     )
-    incoming_auth: Mapped[AuthMethod] = enum_column(AuthMethod, default=AuthMethod.PASSWORD)
+    incoming_cipher_level: Mapped[CipherLevel] = enum_column(
+        CipherLevel, "incoming_cipher_level", default=CipherLevel.DEFAULT
+    )
+    incoming_auth: Mapped[AuthMethod] = enum_column(
+        AuthMethod, "incoming_auth", default=AuthMethod.PASSWORD
+    )
     incoming_username: Mapped[str] = mapped_column(String(320), default="")
     incoming_password_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
     # Set when the first message is downloaded; the protocol is fixed from then on (A4).

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 20:13:31.109968
+Create Date: 2026-11-23 20:23:25.149937
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def upgrade() -> None:
                 "off",
                 "relay",
                 "own",
-                name="emailmode",
+                name="email_mode",
                 native_enum=False,
                 create_constraint=True,
                 length=32,
@@ -157,7 +157,7 @@ def upgrade() -> None:
             sa.Enum(
                 "everyone",
                 "listed",
-                name="accessmode",
+                name="access_mode",
                 native_enum=False,
                 create_constraint=True,
                 length=32,
@@ -175,7 +175,7 @@ def upgrade() -> None:
                 "none",
                 "starttls",
                 "tls",
-                name="security",
+                name="smtp_security",
                 native_enum=False,
                 create_constraint=True,
                 length=32,
@@ -189,7 +189,7 @@ def upgrade() -> None:
                 "strong",
                 "medium",
                 "weak",
-                name="cipherlevel",
+                name="smtp_cipher_level",
                 native_enum=False,
                 create_constraint=True,
                 length=32,
@@ -203,7 +203,7 @@ def upgrade() -> None:
                 "password",
                 "cram_md5",
                 "oauth2",
-                name="authmethod",
+                name="smtp_auth",
                 native_enum=False,
                 create_constraint=True,
                 length=32,
@@ -218,7 +218,7 @@ def upgrade() -> None:
                 "none",
                 "imap",
                 "pop3",
-                name="incomingprotocol",
+                name="incoming_protocol",
                 native_enum=False,
                 create_constraint=True,
                 length=32,
@@ -233,7 +233,7 @@ def upgrade() -> None:
                 "none",
                 "starttls",
                 "tls",
-                name="security",
+                name="incoming_security",
                 native_enum=False,
                 create_constraint=True,
                 length=32,
@@ -247,7 +247,7 @@ def upgrade() -> None:
                 "strong",
                 "medium",
                 "weak",
-                name="cipherlevel",
+                name="incoming_cipher_level",
                 native_enum=False,
                 create_constraint=True,
                 length=32,
@@ -261,7 +261,7 @@ def upgrade() -> None:
                 "password",
                 "cram_md5",
                 "oauth2",
-                name="authmethod",
+                name="incoming_auth",
                 native_enum=False,
                 create_constraint=True,
                 length=32,

@@ -1,0 +1,190 @@
+"""E3: another company's token can never read, list, count, change or delete anything of ours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from postroom.api import create_api_app
+from postroom.services.runtime import Runtime
+from tests.api.helpers import create, create_account
+from tests.support import MAILBOX_PASSWORD, Member, Tenant
+
+
+@dataclass(frozen=True)
+class Resources:
+    user: dict[str, Any]
+    group: dict[str, Any]
+    project: dict[str, Any]
+    account: dict[str, Any]
+    token_id: int
+
+
+@pytest.fixture
+def ours(client: TestClient, tenant: Tenant) -> Resources:
+    admin = tenant.admin
+    user = create(client, admin, "users", {"email": "anna@alfa.example.test", "name": "Anna"})
+    group = create(client, admin, "groups", {"name": "Księgowość", "member_ids": [user["id"]]})
+    project = create(client, admin, "projects", {"name": "Klient Gamma"})
+    account = create_account(
+        client, admin, smtp_password=MAILBOX_PASSWORD, project_ids=[project["id"]],
+        access_mode="listed", access_user_ids=[user["id"]], access_group_ids=[group["id"]],
+    )
+    token = create(client, admin, "tokens", {"user_id": user["id"], "name": "erp"})
+    return Resources(user, group, project, account, token["id"])
+
+
+def _requests(r: Resources) -> list[tuple[str, str, dict[str, Any] | None]]:
+    """Every API route that names one of our rows, as the other company would call it."""
+    uid, gid, pid, aid = r.user["id"], r.group["id"], r.project["id"], r.account["id"]
+    return [
+        ("GET", f"/users/{uid}", None),
+        ("PATCH", f"/users/{uid}", {"name": "Hacked"}),
+        ("DELETE", f"/users/{uid}", None),
+        ("GET", f"/tokens?user_id={uid}", None),
+        ("POST", "/tokens", {"user_id": uid}),
+        ("DELETE", f"/tokens/{r.token_id}", None),
+        ("GET", f"/groups/{gid}", None),
+        ("PATCH", f"/groups/{gid}", {"name": "Hacked"}),
+        ("DELETE", f"/groups/{gid}", None),
+        ("GET", f"/projects/{pid}", None),
+        ("PATCH", f"/projects/{pid}", {"name": "Hacked"}),
+        ("DELETE", f"/projects/{pid}", None),
+        ("GET", f"/accounts/{aid}", None),
+        ("PATCH", f"/accounts/{aid}", {"smtp_host": "evil.example.test"}),
+        ("DELETE", f"/accounts/{aid}", None),
+        ("GET", f"/accounts/{aid}/history", None),
+        ("PATCH", "/accounts", {"account_ids": [aid], "options": {"active": False}}),
+    ]
+
+
+# Routes that take no id of ours; each is checked separately below.
+_UNNAMED_ROUTES = {
+    ("GET", "/users"), ("POST", "/users"), ("GET", "/users/me"), ("GET", "/tokens"),
+    ("GET", "/groups"), ("POST", "/groups"), ("GET", "/projects"), ("POST", "/projects"),
+    ("GET", "/accounts"), ("POST", "/accounts"), ("GET", "/company"), ("PATCH", "/company"),
+    ("POST", "/companies"), ("GET", "/companies/{company_id}"),
+    ("PATCH", "/companies/{company_id}"),
+}
+
+
+def _template(path: str, r: Resources) -> str:
+    path = path.split("?")[0]
+    for value, name in ((r.user["id"], "user_id"), (r.group["id"], "group_id"),
+                        (r.project["id"], "project_id"), (r.account["id"], "account_id"),
+                        (r.token_id, "token_id")):
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1) if f"{{{name}}}" not in path else path
+    return path
+
+
+def test_every_api_route_is_covered(runtime: Runtime, ours: Resources) -> None:
+    """A new endpoint must be added to the table above, or this test fails."""
+    app = create_api_app(runtime)
+    routes = {(method, route.path) for route in app.routes if isinstance(route, APIRoute)
+              for method in route.methods}
+    covered = {(method, _template(path, ours)) for method, path, _ in _requests(ours)}
+    assert routes - covered - _UNNAMED_ROUTES == set()
+
+
+def _snapshot(client: TestClient, admin: Member, r: Resources) -> list[Any]:
+    paths = [f"/users/{r.user['id']}", f"/groups/{r.group['id']}", f"/projects/{r.project['id']}",
+             f"/accounts/{r.account['id']}", f"/tokens?user_id={r.user['id']}"]
+    return [client.get(f"/api/v1{p}", headers=admin.headers).json() for p in paths]
+
+
+def test_other_company_gets_404_for_every_route_and_changes_nothing(
+    client: TestClient, tenant: Tenant, other_tenant: Tenant, ours: Resources
+) -> None:
+    before = _snapshot(client, tenant.admin, ours)
+    for method, path, body in _requests(ours):
+        response = client.request(method, f"/api/v1{path}", headers=other_tenant.admin.headers,
+                                  json=body)
+        assert response.status_code == 404, (method, path, response.text)
+        assert response.json()["code"] == "not_found"
+        for secret_or_data in ("anna@alfa", "Księgowość", "Klient Gamma", "smtp.alfa",
+                               MAILBOX_PASSWORD):
+            assert secret_or_data not in response.text, (method, path)
+    assert _snapshot(client, tenant.admin, ours) == before
+
+
+def test_a_nonexistent_id_and_another_companys_id_look_the_same(
+    client: TestClient, other_tenant: Tenant, ours: Resources
+) -> None:
+    headers = other_tenant.admin.headers
+    theirs = client.get(f"/api/v1/accounts/{ours.account['id']}", headers=headers).json()
+    missing = client.get("/api/v1/accounts/999999", headers=headers).json()
+    assert theirs["detail"].replace(str(ours.account["id"]), "N") == missing["detail"].replace(
+        "999999", "N"
+    )
+
+
+@pytest.mark.parametrize("path", ["users", "groups", "projects", "accounts", "tokens"])
+def test_lists_show_only_own_company(client: TestClient, other_tenant: Tenant, ours: Resources,
+                                     path: str) -> None:
+    response = client.get(f"/api/v1/{path}", headers=other_tenant.admin.headers)
+    assert response.status_code == 200
+    body = response.json()
+    items = body["items"] if isinstance(body, dict) else body
+    # The other company has only its administrator and the administrator's one token.
+    expected = {"users": [other_tenant.admin.email], "tokens": ["tests"]}.get(path, [])
+    assert [item.get("email", item.get("name")) for item in items] == expected
+    if isinstance(body, dict):
+        assert body["total"] == len(expected)  # counts include nothing of another company
+
+
+def test_list_filters_cannot_reach_into_another_company(
+    client: TestClient, other_tenant: Tenant, ours: Resources
+) -> None:
+    headers = other_tenant.admin.headers
+    for query in (f"project_id={ours.project['id']}", f"owner={ours.user['id']}", "q=alfa"):
+        body = client.get(f"/api/v1/accounts?{query}", headers=headers).json()
+        assert body == {"items": [], "total": 0, "limit": 50, "offset": 0}, query
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("accounts", "project_ids"), ("accounts", "access_user_ids"),
+     ("accounts", "access_group_ids"), ("accounts", "owner_user_id"), ("groups", "member_ids")],
+)
+def test_linking_another_companys_rows_is_invalid(
+    client: TestClient, other_tenant: Tenant, ours: Resources, path: str, field: str
+) -> None:
+    ids = {"project_ids": [ours.project["id"]], "access_user_ids": [ours.user["id"]],
+           "access_group_ids": [ours.group["id"]], "owner_user_id": ours.user["id"],
+           "member_ids": [ours.user["id"]]}
+    body: dict[str, Any] = {"name": "X"} if path == "groups" else {
+        "email_address": "x@beta.example.test", "smtp_host": "smtp.beta.example.test"}
+    body[field] = ids[field]
+    response = client.post(f"/api/v1/{path}", headers=other_tenant.admin.headers, json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+    listed = client.get(f"/api/v1/{path}", headers=other_tenant.admin.headers).json()
+    assert listed["total"] == 0  # nothing half-saved
+
+
+def test_own_company_endpoint_shows_only_own_company(
+    client: TestClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    body = client.get("/api/v1/company", headers=other_tenant.admin.headers).json()
+    assert body["id"] == other_tenant.company_id
+    assert body["name"] == "Firma Beta"
+    renamed = client.patch("/api/v1/company", headers=other_tenant.admin.headers,
+                           json={"name": "Beta 2"}).json()
+    assert renamed["id"] == other_tenant.company_id
+    mine = client.get("/api/v1/company", headers=tenant.admin.headers).json()
+    assert mine["name"] == "Biuro Rachunkowe Alfa"
+
+
+def test_company_tokens_cannot_use_platform_endpoints(
+    client: TestClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    headers = other_tenant.admin.headers
+    assert client.get(f"/api/v1/companies/{tenant.company_id}", headers=headers).status_code == 401
+    assert client.patch(f"/api/v1/companies/{tenant.company_id}", headers=headers,
+                        json={"verified": True}).status_code == 401
+    assert client.post("/api/v1/companies", headers=headers,
+                       json={"name": "X", "admin": {"email": "x@x.example.test"}}).status_code == 401
