@@ -31,8 +31,13 @@ def ours(client: TestClient, tenant: Tenant) -> Resources:
     group = create(client, admin, "groups", {"name": "Księgowość", "member_ids": [user["id"]]})
     project = create(client, admin, "projects", {"name": "Klient Gamma"})
     account = create_account(
-        client, admin, smtp_password=MAILBOX_PASSWORD, project_ids=[project["id"]],
-        access_mode="listed", access_user_ids=[user["id"]], access_group_ids=[group["id"]],
+        client,
+        admin,
+        smtp_password=MAILBOX_PASSWORD,
+        project_ids=[project["id"]],
+        access_mode="listed",
+        access_user_ids=[user["id"]],
+        access_group_ids=[group["id"]],
     )
     token = create(client, admin, "tokens", {"user_id": user["id"], "name": "erp"})
     return Resources(user, group, project, account, token["id"])
@@ -64,19 +69,33 @@ def _requests(r: Resources) -> list[tuple[str, str, dict[str, Any] | None]]:
 
 # Routes that take no id of ours; each is checked separately below.
 _UNNAMED_ROUTES = {
-    ("GET", "/users"), ("POST", "/users"), ("GET", "/users/me"), ("GET", "/tokens"),
-    ("GET", "/groups"), ("POST", "/groups"), ("GET", "/projects"), ("POST", "/projects"),
-    ("GET", "/accounts"), ("POST", "/accounts"), ("GET", "/company"), ("PATCH", "/company"),
-    ("POST", "/companies"), ("GET", "/companies/{company_id}"),
+    ("GET", "/users"),
+    ("POST", "/users"),
+    ("GET", "/users/me"),
+    ("GET", "/tokens"),
+    ("GET", "/groups"),
+    ("POST", "/groups"),
+    ("GET", "/projects"),
+    ("POST", "/projects"),
+    ("GET", "/accounts"),
+    ("POST", "/accounts"),
+    ("GET", "/company"),
+    ("PATCH", "/company"),
+    ("POST", "/companies"),
+    ("GET", "/companies/{company_id}"),
     ("PATCH", "/companies/{company_id}"),
 }
 
 
 def _template(path: str, r: Resources) -> str:
     path = path.split("?")[0]
-    for value, name in ((r.user["id"], "user_id"), (r.group["id"], "group_id"),
-                        (r.project["id"], "project_id"), (r.account["id"], "account_id"),
-                        (r.token_id, "token_id")):
+    for value, name in (
+        (r.user["id"], "user_id"),
+        (r.group["id"], "group_id"),
+        (r.project["id"], "project_id"),
+        (r.account["id"], "account_id"),
+        (r.token_id, "token_id"),
+    ):
         path = path.replace(f"/{value}", f"/{{{name}}}", 1) if f"{{{name}}}" not in path else path
     return path
 
@@ -84,15 +103,24 @@ def _template(path: str, r: Resources) -> str:
 def test_every_api_route_is_covered(runtime: Runtime, ours: Resources) -> None:
     """A new endpoint must be added to the table above, or this test fails."""
     app = create_api_app(runtime)
-    routes = {(method, route.path) for route in app.routes if isinstance(route, APIRoute)
-              for method in route.methods}
+    routes = {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
     covered = {(method, _template(path, ours)) for method, path, _ in _requests(ours)}
     assert routes - covered - _UNNAMED_ROUTES == set()
 
 
 def _snapshot(client: TestClient, admin: Member, r: Resources) -> list[Any]:
-    paths = [f"/users/{r.user['id']}", f"/groups/{r.group['id']}", f"/projects/{r.project['id']}",
-             f"/accounts/{r.account['id']}", f"/tokens?user_id={r.user['id']}"]
+    paths = [
+        f"/users/{r.user['id']}",
+        f"/groups/{r.group['id']}",
+        f"/projects/{r.project['id']}",
+        f"/accounts/{r.account['id']}",
+        f"/tokens?user_id={r.user['id']}",
+    ]
     return [client.get(f"/api/v1{p}", headers=admin.headers).json() for p in paths]
 
 
@@ -101,12 +129,18 @@ def test_other_company_gets_404_for_every_route_and_changes_nothing(
 ) -> None:
     before = _snapshot(client, tenant.admin, ours)
     for method, path, body in _requests(ours):
-        response = client.request(method, f"/api/v1{path}", headers=other_tenant.admin.headers,
-                                  json=body)
+        response = client.request(
+            method, f"/api/v1{path}", headers=other_tenant.admin.headers, json=body
+        )
         assert response.status_code == 404, (method, path, response.text)
         assert response.json()["code"] == "not_found"
-        for secret_or_data in ("anna@alfa", "Księgowość", "Klient Gamma", "smtp.alfa",
-                               MAILBOX_PASSWORD):
+        for secret_or_data in (
+            "anna@alfa",
+            "Księgowość",
+            "Klient Gamma",
+            "smtp.alfa",
+            MAILBOX_PASSWORD,
+        ):
             assert secret_or_data not in response.text, (method, path)
     assert _snapshot(client, tenant.admin, ours) == before
 
@@ -123,8 +157,9 @@ def test_a_nonexistent_id_and_another_companys_id_look_the_same(
 
 
 @pytest.mark.parametrize("path", ["users", "groups", "projects", "accounts", "tokens"])
-def test_lists_show_only_own_company(client: TestClient, other_tenant: Tenant, ours: Resources,
-                                     path: str) -> None:
+def test_lists_show_only_own_company(
+    client: TestClient, other_tenant: Tenant, ours: Resources, path: str
+) -> None:
     response = client.get(f"/api/v1/{path}", headers=other_tenant.admin.headers)
     assert response.status_code == 200
     body = response.json()
@@ -147,17 +182,29 @@ def test_list_filters_cannot_reach_into_another_company(
 
 @pytest.mark.parametrize(
     ("path", "field"),
-    [("accounts", "project_ids"), ("accounts", "access_user_ids"),
-     ("accounts", "access_group_ids"), ("accounts", "owner_user_id"), ("groups", "member_ids")],
+    [
+        ("accounts", "project_ids"),
+        ("accounts", "access_user_ids"),
+        ("accounts", "access_group_ids"),
+        ("accounts", "owner_user_id"),
+        ("groups", "member_ids"),
+    ],
 )
 def test_linking_another_companys_rows_is_invalid(
     client: TestClient, other_tenant: Tenant, ours: Resources, path: str, field: str
 ) -> None:
-    ids = {"project_ids": [ours.project["id"]], "access_user_ids": [ours.user["id"]],
-           "access_group_ids": [ours.group["id"]], "owner_user_id": ours.user["id"],
-           "member_ids": [ours.user["id"]]}
-    body: dict[str, Any] = {"name": "X"} if path == "groups" else {
-        "email_address": "x@beta.example.test", "smtp_host": "smtp.beta.example.test"}
+    ids = {
+        "project_ids": [ours.project["id"]],
+        "access_user_ids": [ours.user["id"]],
+        "access_group_ids": [ours.group["id"]],
+        "owner_user_id": ours.user["id"],
+        "member_ids": [ours.user["id"]],
+    }
+    body: dict[str, Any] = (
+        {"name": "X"}
+        if path == "groups"
+        else {"email_address": "x@beta.example.test", "smtp_host": "smtp.beta.example.test"}
+    )
     body[field] = ids[field]
     response = client.post(f"/api/v1/{path}", headers=other_tenant.admin.headers, json=body)
     assert response.status_code == 422, response.text
@@ -172,8 +219,9 @@ def test_own_company_endpoint_shows_only_own_company(
     body = client.get("/api/v1/company", headers=other_tenant.admin.headers).json()
     assert body["id"] == other_tenant.company_id
     assert body["name"] == "Firma Beta"
-    renamed = client.patch("/api/v1/company", headers=other_tenant.admin.headers,
-                           json={"name": "Beta 2"}).json()
+    renamed = client.patch(
+        "/api/v1/company", headers=other_tenant.admin.headers, json={"name": "Beta 2"}
+    ).json()
     assert renamed["id"] == other_tenant.company_id
     mine = client.get("/api/v1/company", headers=tenant.admin.headers).json()
     assert mine["name"] == "Biuro Rachunkowe Alfa"
@@ -184,7 +232,17 @@ def test_company_tokens_cannot_use_platform_endpoints(
 ) -> None:
     headers = other_tenant.admin.headers
     assert client.get(f"/api/v1/companies/{tenant.company_id}", headers=headers).status_code == 401
-    assert client.patch(f"/api/v1/companies/{tenant.company_id}", headers=headers,
-                        json={"verified": True}).status_code == 401
-    assert client.post("/api/v1/companies", headers=headers,
-                       json={"name": "X", "admin": {"email": "x@x.example.test"}}).status_code == 401
+    assert (
+        client.patch(
+            f"/api/v1/companies/{tenant.company_id}", headers=headers, json={"verified": True}
+        ).status_code
+        == 401
+    )
+    assert (
+        client.post(
+            "/api/v1/companies",
+            headers=headers,
+            json={"name": "X", "admin": {"email": "x@x.example.test"}},
+        ).status_code
+        == 401
+    )
