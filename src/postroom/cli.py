@@ -38,7 +38,17 @@ def _setup_logging(settings: Settings) -> None:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Service errors end a command with their message (exit 1), never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PostroomError as exc:
+            raise click.ClickException(exc.message) from exc
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="postroom")
 def main() -> None:
     """Postroom: mail and client communication for business software.
@@ -241,9 +251,5 @@ def secrets_rotate() -> None:
 
 
 def run() -> None:
-    """Console entry point: service errors end the command with their message, not a traceback."""
-    try:
-        main(standalone_mode=True)
-    except PostroomError as exc:
-        click.echo(f"Error: {exc.message}", err=True)
-        sys.exit(1)
+    """Console entry point."""
+    main()
