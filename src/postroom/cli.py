@@ -6,6 +6,8 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from sqlalchemy import select
@@ -18,18 +20,23 @@ from postroom.enums import EmailMode, Language, Role
 from postroom.errors import PostroomError
 from postroom.secrets import new_key, prepend_key_to_file
 from postroom.services import companies, rotation, tokens, users
-from postroom.services.runtime import Runtime, build_runtime, load_secret_box
+from postroom.services.runtime import Runtime, build_runtime
 
 
-def _runtime(migrate: bool = True) -> Runtime:
+@contextmanager
+def _runtime(migrate: bool = True) -> Iterator[Runtime]:
+    """Settings, database and keys for one command; the connections are closed at the end."""
     try:
         settings = load_settings()
     except ValueError as exc:
         raise click.ClickException(f"Invalid configuration: {exc}") from exc
     runtime = build_runtime(settings)
-    if migrate:
-        upgrade(runtime.engine)
-    return runtime
+    try:
+        if migrate:
+            upgrade(runtime.engine)
+        yield runtime
+    finally:
+        runtime.close()
 
 
 def _setup_logging(settings: Settings) -> None:
@@ -66,17 +73,17 @@ def serve(host: str | None, port: int | None) -> None:
 
     from postroom.app import create_app
 
-    runtime = _runtime()
-    settings = runtime.settings
-    _setup_logging(settings)
-    host, port = host or settings.host, port or settings.port
-    _print_welcome(runtime, host, port)
-    uvicorn.run(
-        create_app(runtime, with_worker=True),
-        host=host,
-        port=port,
-        log_level=settings.log_level.lower(),
-    )
+    with _runtime() as runtime:
+        settings = runtime.settings
+        _setup_logging(settings)
+        host, port = host or settings.host, port or settings.port
+        _print_welcome(runtime, host, port)
+        uvicorn.run(
+            create_app(runtime, with_worker=True),
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+        )
 
 
 def _print_welcome(runtime: Runtime, host: str, port: int) -> None:
@@ -104,17 +111,17 @@ def worker() -> None:
     """Run background work only (for more workers sharing one PostgreSQL)."""
     from postroom.worker.loop import run_worker
 
-    runtime = _runtime()
-    _setup_logging(runtime.settings)
+    with _runtime() as runtime:
+        _setup_logging(runtime.settings)
 
-    async def _run() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_worker(runtime, stop)
+        async def _run() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await run_worker(runtime, stop)
 
-    asyncio.run(_run())
+        asyncio.run(_run())
 
 
 @main.group()
@@ -125,9 +132,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the schema to the newest version."""
-    runtime = _runtime(migrate=False)
-    upgrade(runtime.engine)
-    click.echo("Database schema is up to date.")
+    with _runtime(migrate=False) as runtime:
+        upgrade(runtime.engine)
+        click.echo("Database schema is up to date.")
 
 
 @main.group()
@@ -147,13 +154,13 @@ def company() -> None:
 )
 def company_create(name: str, verified: bool, email_mode: str) -> None:
     """Create a company; prints its id."""
-    runtime = _runtime()
-    with runtime.platform() as session:
-        created = companies.create_company(
-            session, name=name, verified=verified, email_mode=EmailMode(email_mode)
-        )
-        company_id = created.id
-    click.echo(f"Created company {company_id}: {name}")
+    with _runtime() as runtime:
+        with runtime.platform() as session:
+            created = companies.create_company(
+                session, name=name, verified=verified, email_mode=EmailMode(email_mode)
+            )
+            company_id = created.id
+        click.echo(f"Created company {company_id}: {name}")
 
 
 @main.group()
@@ -182,23 +189,23 @@ def user_create(
         if password_stdin
         else click.prompt("Password", hide_input=True, confirmation_prompt=True)
     )
-    runtime = _runtime()
-    with runtime.platform() as session:
-        companies.get_company(session, company_id)
-        rescope(session, company_id)
-        created = users.create_user(
-            session,
-            actor=None,
-            company_id=company_id,
-            email=email,
-            name=name,
-            password=password,
-            role=Role.ADMIN if admin else Role.USER,
-            language=Language(language),
-        )
-        session.flush()
-        label = f"{created.email} (id {created.id}, {created.role.value})"
-    click.echo(f"Created user {label}. Log in at the web UI with this e-mail and password.")
+    with _runtime() as runtime:
+        with runtime.platform() as session:
+            companies.get_company(session, company_id)
+            rescope(session, company_id)
+            created = users.create_user(
+                session,
+                actor=None,
+                company_id=company_id,
+                email=email,
+                name=name,
+                password=password,
+                role=Role.ADMIN if admin else Role.USER,
+                language=Language(language),
+            )
+            session.flush()
+            label = f"{created.email} (id {created.id}, {created.role.value})"
+        click.echo(f"Created user {label}. Log in at the web UI with this e-mail and password.")
 
 
 @main.group()
@@ -211,14 +218,14 @@ def token() -> None:
 @click.option("--name", default="", help="What the token is for.")
 def token_create(email: str, name: str) -> None:
     """Create an API token for a user and print it (shown only this once)."""
-    runtime = _runtime()
-    with runtime.platform() as session:
-        owner = session.scalar(select(User).where(User.email == email.strip().lower()))
-        if owner is None:
-            raise click.ClickException(f"No user with the e-mail {email}.")
-        rescope(session, owner.company_id)
-        issued = tokens.issue_token(session, actor=None, user=owner, name=name)
-    click.echo(issued.plaintext)
+    with _runtime() as runtime:
+        with runtime.platform() as session:
+            owner = session.scalar(select(User).where(User.email == email.strip().lower()))
+            if owner is None:
+                raise click.ClickException(f"No user with the e-mail {email}.")
+            rescope(session, owner.company_id)
+            issued = tokens.issue_token(session, actor=None, user=owner, name=name)
+        click.echo(issued.plaintext)
 
 
 @main.group()
@@ -242,12 +249,11 @@ def secrets_rotate() -> None:
     settings = load_settings()
     if settings.secret_key is None:
         prepend_key_to_file(settings.key_file, new_key())
-    runtime = _runtime()
-    runtime.secret_box = load_secret_box(settings)
-    total = rotation.count_accounts(runtime)
-    with click.progressbar(length=total, label="Re-encrypting accounts") as bar:
-        rotated = rotation.reencrypt_all(runtime, on_progress=bar.update)
-    click.echo(f"Re-encrypted {rotated} secrets with the newest key.")
+    with _runtime() as runtime:
+        total = rotation.count_accounts(runtime)
+        with click.progressbar(length=total, label="Re-encrypting accounts") as bar:
+            rotated = rotation.reencrypt_all(runtime, on_progress=bar.update)
+        click.echo(f"Re-encrypted {rotated} secrets with the newest key.")
 
 
 def run() -> None:

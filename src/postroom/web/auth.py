@@ -38,7 +38,7 @@ class LoginRequiredError(Exception):
 
 
 class CsrfError(Exception):
-    """A state-changing request without the session's CSRF token: possibly forged by another site."""
+    """A state-changing request without the session's CSRF token: maybe forged by another site."""
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from postroom.errors import NotFoundError, PermissionDeniedError
-from postroom.web.auth import CsrfError, LoginRequiredError, login_url
+from postroom.web.auth import CsrfError, LoginRequiredError, find_visitor, login_url
 from postroom.web.i18n import N_
 from postroom.web.rendering import redirect, render
 
@@ -26,8 +27,12 @@ CSRF_REFUSED = (
 )
 
 
-def error_page(request: Request, status_code: int, text: tuple[str, str]) -> Response:
+async def error_page(request: Request, status_code: int, text: tuple[str, str]) -> Response:
     title, message = text
+    if getattr(request.state, "visitor", None) is None:
+        # An unknown path fails before any page looked at the session: look now, so the
+        # page has the header and speaks the visitor's language.
+        await run_in_threadpool(find_visitor, request)
     return render(
         request, "error.html", {"title": title, "message": message}, status_code=status_code
     )
@@ -43,23 +48,23 @@ async def _login_required(request: Request, exc: Exception) -> Response:
 
 
 async def _forbidden(request: Request, _exc: Exception) -> Response:
-    return error_page(request, 403, FORBIDDEN)
+    return await error_page(request, 403, FORBIDDEN)
 
 
 async def _csrf(request: Request, _exc: Exception) -> Response:
-    return error_page(request, 403, CSRF_REFUSED)
+    return await error_page(request, 403, CSRF_REFUSED)
 
 
 async def _not_found(request: Request, _exc: Exception) -> Response:
-    return error_page(request, 404, NOT_FOUND)
+    return await error_page(request, 404, NOT_FOUND)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
-        return error_page(request, 404, NOT_FOUND)
+        return await error_page(request, 404, NOT_FOUND)
     if exc.status_code == 405:
-        return error_page(request, 405, NOT_FOUND)
+        return await error_page(request, 405, NOT_FOUND)
     return Response(status_code=exc.status_code, headers=exc.headers)
 
 

@@ -61,11 +61,14 @@ def _int_list(values: Iterable[str]) -> list[int | str]:
 def parse_account_form(form: Any, *, with_owner: bool, new: bool) -> dict[str, Any]:
     """Schema input from a posted form. `form` is a Starlette FormData (get/getlist).
 
+    Checkboxes are always on the form, so a missing one is unticked (browsers send nothing).
     Passwords: an empty input is left out (create: none; update: unchanged), the clear
     checkbox sends null. Only the schema's fields are taken, so csrf_token never reaches it.
     """
     data: dict[str, Any] = {}
     for name in TEXT_FIELDS:
+        if name not in form:
+            continue  # not on the form (the schema's default, or unchanged)
         raw = str(form.get(name) or "")
         data[name] = None if name in BLANK_IS_NONE and not raw.strip() else raw
     for name in BOOL_FIELDS:

@@ -9,13 +9,20 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from postroom.db.models import Account
+from postroom.db.models import Account, User
 from postroom.errors import ConflictError, FieldProblem, ValidationError
 from postroom.services import access, accounts
 from postroom.services.account_schemas import SECRET_FIELDS, AccountCreate, AccountUpdate
 from postroom.services.runtime import Runtime
 from postroom.web.auth import CheckedForm, RuntimeDep, Visitor, VisitorDep, tenant_work
-from postroom.web.fields import CHOICES, FORM_LEVEL, LABELS, problem_errors, schema_errors
+from postroom.web.fields import (
+    CHOICES,
+    FORM_LEVEL,
+    LABELS,
+    field_label,
+    problem_errors,
+    schema_errors,
+)
 from postroom.web.forms import (
     OWNER_FIELD,
     account_values,
@@ -62,19 +69,24 @@ def _form_page(
         shown = values
         if shown is None:
             shown = account_values(account) if account else default_values(_default_owner(actor))
-        context = {
-            "account": None
-            if account is None
-            else {"id": account.id, "email": account.email_address},
+        context: dict[str, Any] = {
+            "account": _heading(account),
             "can_edit": account is None or access.can_edit(actor, account),
             "is_admin": actor.is_admin,
             "secrets_set": _secrets_set(account),
             "choices": form_choices(session),
         }
+    translate = Translator(visitor.language)
     context |= {
         "values": shown,
         "errors": errors or {},
         "form_errors": (errors or {}).get(FORM_LEVEL, []),
+        # Each field at fault, named with its section ("Outgoing · Port"), linked to the input.
+        "error_summary": [
+            (name, field_label(name, translate), " ".join(messages))
+            for name, messages in (errors or {}).items()
+            if name in LABELS
+        ],
         "retype": retype,
         "labels": LABELS,
         "options": CHOICES,
@@ -84,9 +96,13 @@ def _form_page(
     return render(request, "account_form.html", context, status_code=status_code)
 
 
-def _default_owner(actor: Any) -> int | None:
+def _heading(account: Account | None) -> dict[str, Any] | None:
+    return None if account is None else {"id": account.id, "email": account.email_address}
+
+
+def _default_owner(actor: User) -> int | None:
     # Administrators mostly set up shared addresses; a user can only create their own.
-    return None if actor.is_admin else int(actor.id)
+    return None if actor.is_admin else actor.id
 
 
 def _errors_of(exc: Exception, translate: Translator) -> Errors:
@@ -204,7 +220,7 @@ def history_page(
         )
         entries = history_entries(session, changes, translate)
         context = {
-            "account": {"id": account.id, "email": account.email_address},
+            "account": _heading(account),
             "entries": entries,
             "page": page,
             "has_next": page * HISTORY_PAGE_SIZE < total,

@@ -163,26 +163,30 @@ def bulk_update(
 ) -> Response:
     translate = Translator(visitor.language)
     ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()]
-    data = parse_bulk_options(form)
+    query = ListQuery.parse(form)  # the list as it was, to go back to
     bulk = BulkState(
         selected={str(i) for i in ids},
         values={k: str(v) for k, v in form.items() if k.startswith(BULK_PREFIX)},
     )
+    data = parse_bulk_options(form)
     if not ids:
         bulk.errors.append(translate(NOTHING_SELECTED))
     if not data:
         bulk.errors.append(translate(NOTHING_CHANGED))
-    options = None
     try:
         options = AccountOptionsUpdate.model_validate(data)
     except pydantic.ValidationError as exc:
         bulk.errors.extend(_bulk_errors(exc, translate))
-    if bulk.errors or options is None:
-        query = ListQuery.parse(form)
+    if bulk.errors:
         return _list_page(request, runtime, visitor, query, bulk, status_code=422)
     with tenant_work(runtime, visitor) as (session, actor):
         changed = accounts.bulk_update_options(
             session, actor=actor, account_ids=ids, options=options
         )
-    back = ListQuery.parse(form).url(ListQuery.parse(form).page)
-    return redirect(back, flash=flash_key_for_bulk(len(changed)))
+    return redirect(query.url(query.page), flash=flash_key_for_bulk(len(changed)))
+
+
+@router.get("/accounts/bulk", response_model=None)
+def bulk_page(_visitor: VisitorDep) -> Response:
+    # Reached by switching the language on a refused bulk edit: the list is the page to show.
+    return redirect("/accounts")

@@ -12,10 +12,16 @@ from postroom.db.models import Account, AccountChange, User
 from postroom.enums import IncomingProtocol
 from postroom.errors import NotFoundError
 from postroom.services import access, groups, projects, users
-from postroom.web.fields import field_label
+from postroom.web.fields import CHOICES, field_label
 from postroom.web.i18n import N_, Translator
 
 _MAX_CHOICES = 1000  # users, groups, projects offered in the access section
+ACTIONS = {"created": N_("created"), "updated": N_("updated"), "deleted": N_("deleted")}
+SECRET_CHANGES = {
+    "set": N_("password set"),
+    "changed": N_("password changed"),
+    "cleared": N_("password cleared"),
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class AccountRow:
     incoming: str | None
     active: bool
     options: list[str]
+    fetch_interval: int
     can_edit: bool
 
 
@@ -40,8 +47,8 @@ class Choice:
 @dataclass(frozen=True)
 class ChangeLine:
     field: str
-    secret_change: str | None  # "set" / "changed" / "cleared" for a password
-    old: str
+    secret_change: str | None  # for a password: what happened to it, never its value
+    old: str | None  # None: no earlier value (the account was created)
     new: str
 
 
@@ -49,7 +56,8 @@ class ChangeLine:
 class HistoryEntry:
     at: datetime
     actor: str
-    action: str
+    action: str  # "created", "updated", "deleted": also a CSS class
+    action_label: str
     lines: list[ChangeLine]
 
 
@@ -92,6 +100,7 @@ def account_rows(session: Session, actor: User, accounts: list[Account]) -> list
                 incoming=incoming,
                 active=account.active,
                 options=_options_summary(account),
+                fetch_interval=account.fetch_interval_minutes,
                 can_edit=access.can_edit(actor, account),
             )
         )
@@ -114,8 +123,28 @@ def form_choices(session: Session) -> dict[str, list[Choice]]:
     }
 
 
-def _names(session: Session, field: str, value: Any, choices: dict[str, list[Choice]]) -> Any:
-    """Ids in history entries shown as the names a person knows (users, groups, projects)."""
+_CHOICE_SETS = {
+    "smtp_security": "security",
+    "incoming_security": "security",
+    "smtp_cipher_level": "cipher",
+    "incoming_cipher_level": "cipher",
+    "smtp_auth": "auth",
+    "incoming_auth": "auth",
+    "incoming_protocol": "protocol",
+    "access_mode": "access_mode",
+}
+
+
+def _readable(
+    session: Session,
+    field: str,
+    value: Any,
+    choices: dict[str, list[Choice]],
+    translate: Translator,
+) -> Any:
+    """History values as a person knows them: names instead of ids, labels instead of codes."""
+    if field in _CHOICE_SETS and isinstance(value, str):
+        return translate(dict(CHOICES[_CHOICE_SETS[field]]).get(value, value))
     lists = {"access_user_ids": "users", "access_group_ids": "groups", "project_ids": "projects"}
     if field in lists and isinstance(value, list):
         names = {c.value: c.label for c in choices[lists[field]]}
@@ -147,10 +176,15 @@ def history_entries(
             label = field_label(field, translate)
             if item.get("secret"):
                 # Only what happened to a password, never a value (A10, A12).
-                lines.append(ChangeLine(label, str(item.get("change", "changed")), "", ""))
+                state = SECRET_CHANGES.get(str(item.get("change")), SECRET_CHANGES["changed"])
+                lines.append(ChangeLine(label, translate(state), None, ""))
                 continue
-            old = _names(session, field, item.get("old"), choices)
-            new = _names(session, field, item.get("new"), choices)
-            lines.append(ChangeLine(label, None, _shown(old, translate), _shown(new, translate)))
-        entries.append(HistoryEntry(change.at, change.actor_label, change.action, lines))
+            old = _shown(_readable(session, field, item.get("old"), choices, translate), translate)
+            new = _shown(_readable(session, field, item.get("new"), choices, translate), translate)
+            if old == new:
+                continue  # e.g. "no projects" before and after creation: nothing to read
+            # A new account had no earlier values: show what it was created with.
+            lines.append(ChangeLine(label, None, None if change.action == "created" else old, new))
+        action = translate(ACTIONS.get(change.action, change.action))
+        entries.append(HistoryEntry(change.at, change.actor_label, change.action, action, lines))
     return entries
