@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     # Set to true only behind HTTPS; the session cookie then carries `Secure`.
     secure_cookies: bool = False
     worker_poll_seconds: float = Field(default=5.0, gt=0)
+    # CAs trusted for mail servers in addition to the system's (a PEM file).
+    extra_ca_file: Path | None = None
+    # Networks that user-given hosts may resolve to although internal (comma-separated CIDRs).
+    allowed_networks: str = ""
 
     @field_validator("platform_token")
     @classmethod
