@@ -174,6 +174,18 @@ class Account(TenantOwned, Base):
     autoresponder_subject: Mapped[str] = mapped_column(String(500), default="")
     autoresponder_text: Mapped[str] = mapped_column(Text, default="")
 
+    # Health: connection results of tests, fetches and sends (issue "account setup").
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    consecutive_auth_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Set after too many authentication failures in a row or a failed OAuth refresh: fetching
+    # pauses until someone fixes the settings ("reconnect this account").
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    attention_reason: Mapped[str | None] = mapped_column(String(50), default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)  # the server's own words
+    last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    last_test_report: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
