@@ -12,7 +12,7 @@ from postroom.services.account_schemas import (
     LINK_FIELDS,
     SECRET_FIELDS,
     AccountCreate,
-    AccountSettings,
+    AccountVisibleSettings,
 )
 
 OWNER_FIELD = "owner_user_id"
@@ -101,7 +101,7 @@ def _display(value: Any) -> Any:
 
 
 def default_values(owner_user_id: int | None) -> dict[str, Any]:
-    values = {name: _display(v) for name, v in AccountSettings().model_dump().items()}
+    values = {name: _display(v) for name, v in AccountVisibleSettings().model_dump().items()}
     values["email_address"] = ""
     values[OWNER_FIELD] = OWNER_COMPANY if owner_user_id is None else str(owner_user_id)
     return _without_secrets(values)

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from postroom.enums import Language
 from postroom.web.auth import CSRF_FIELD, CSRF_HEADER, Visitor, visitor_language
 from postroom.web.i18n import N_, Translator
 
@@ -65,9 +66,11 @@ def render(
     context: Mapping[str, Any] | None = None,
     *,
     status_code: int = 200,
+    language: Language | None = None,
 ) -> HTMLResponse:
+    """The page in `language`, else the visitor's (their setting, or the login page's cookie)."""
     visitor: Visitor | None = getattr(request.state, "visitor", None)
-    translate = Translator(visitor_language(request))
+    translate = Translator(language or visitor_language(request))
     page = (
         environment()
         .get_template(template)

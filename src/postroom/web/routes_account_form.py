@@ -38,6 +38,8 @@ from postroom.web.views import form_choices, history_entries
 router = APIRouter()
 
 HISTORY_PAGE_SIZE = 100
+# What a save can be refused for; the transaction is rolled back, so nothing is half-saved.
+REFUSED = (pydantic.ValidationError, ValidationError, ConflictError)
 Errors = dict[str, list[str]]
 
 
@@ -115,9 +117,27 @@ def _errors_of(exc: Exception, translate: Translator) -> Errors:
     return {FORM_LEVEL: [str(exc)]}
 
 
-def _retyped(form: FormData) -> frozenset[str]:
-    """Passwords the user typed: after an error they must type them again (never echoed)."""
-    return frozenset(name for name in SECRET_FIELDS if form.get(name))
+def _refused(
+    request: Request,
+    runtime: Runtime,
+    visitor: Visitor,
+    account_id: int | None,
+    form: FormData,
+    exc: Exception,
+) -> HTMLResponse:
+    """The form again with the user's input and each error next to its field; nothing saved."""
+    # Typed passwords are not shown again (A12): the user is asked to type them once more.
+    retype = frozenset(name for name in SECRET_FIELDS if form.get(name))
+    return _form_page(
+        request,
+        runtime,
+        visitor,
+        account_id=account_id,
+        values=submitted_values(form),
+        errors=_errors_of(exc, Translator(visitor.language)),
+        retype=retype,
+        status_code=422,
+    )
 
 
 @router.get("/accounts/new", response_model=None)
@@ -141,19 +161,8 @@ def create(
                 box=runtime.secret_box,
             )
             account_id = account.id
-    except (pydantic.ValidationError, ValidationError, ConflictError) as exc:
-        errors = _errors_of(exc, Translator(visitor.language))
-        values = submitted_values(form)
-        return _form_page(
-            request,
-            runtime,
-            visitor,
-            account_id=None,
-            values=values,
-            errors=errors,
-            retype=_retyped(form),
-            status_code=422,
-        )
+    except REFUSED as exc:
+        return _refused(request, runtime, visitor, None, form, exc)
     return redirect(f"/accounts/{account_id}", flash="created")
 
 
@@ -178,19 +187,8 @@ def update(
                 data=AccountUpdate.model_validate(data),
                 box=runtime.secret_box,
             )
-    except (pydantic.ValidationError, ValidationError, ConflictError) as exc:
-        errors = _errors_of(exc, Translator(visitor.language))
-        values = submitted_values(form)
-        return _form_page(
-            request,
-            runtime,
-            visitor,
-            account_id=account_id,
-            values=values,
-            errors=errors,
-            retype=_retyped(form),
-            status_code=422,
-        )
+    except REFUSED as exc:
+        return _refused(request, runtime, visitor, account_id, form, exc)
     return redirect(f"/accounts/{account_id}", flash="saved")
 
 

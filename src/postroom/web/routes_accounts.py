@@ -139,7 +139,7 @@ def parse_bulk_options(form: FormData) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in BULK_BOOLS:
         choice = form.get(BULK_PREFIX + name)
-        if True:
+        if choice in ("on", "off"):
             data[name] = choice == "on"
     for name in BULK_VALUES:
         raw = str(form.get(BULK_PREFIX + name) or "").strip()

@@ -13,7 +13,6 @@ from postroom.services import users, websessions
 from postroom.services.runtime import Runtime
 from postroom.web.auth import (
     HOME,
-    LANGUAGE_COOKIE,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     CheckedForm,
@@ -22,7 +21,6 @@ from postroom.web.auth import (
     find_visitor,
     load_actor,
     login_csrf_token,
-    login_url,
     safe_next,
     set_language_cookie,
     set_login_csrf_cookie,
@@ -48,6 +46,7 @@ def _login_page(
     runtime: Runtime,
     *,
     next_path: str,
+    chosen: Language | None = None,
     email: str = "",
     error: str | None = None,
     status_code: int = 200,
@@ -61,12 +60,15 @@ def _login_page(
             "email": email,
             "error": error,
             "login_csrf": token,
-            # The language picked here becomes the user's own once they log in.
-            "chosen_language": request.cookies.get(LANGUAGE_COOKIE, ""),
+            # Picked on this page: it becomes the user's own language once they log in.
+            "chosen_language": chosen.value if chosen else "",
         },
         status_code=status_code,
+        language=chosen,
     )
     set_login_csrf_cookie(response, runtime, token)
+    if chosen is not None:
+        set_language_cookie(response, runtime, chosen)
     return response
 
 
@@ -76,13 +78,7 @@ def login_form(
 ) -> Response:
     if find_visitor(request) is not None:
         return redirect(safe_next(next))
-    language = parse_language(lang)
-    if language is not None:
-        # A preference only, so a GET may set it; the page is shown again without the query.
-        response = redirect(login_url(next))
-        set_language_cookie(response, runtime, language)
-        return response
-    return _login_page(request, runtime, next_path=next)
+    return _login_page(request, runtime, next_path=next, chosen=parse_language(lang))
 
 
 @router.post("/login", response_model=None)
@@ -95,11 +91,17 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
     language: Annotated[str, Form()] = "",
 ) -> Response:
+    chosen = parse_language(language)
     if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE, "")):
         return _login_page(
-            request, runtime, next_path=next, email=email, error=FORM_EXPIRED, status_code=403
+            request,
+            runtime,
+            next_path=next,
+            chosen=chosen,
+            email=email,
+            error=FORM_EXPIRED,
+            status_code=403,
         )
-    chosen = parse_language(language)
     with runtime.platform() as session:
         user = users.authenticate(session, email=email, password=password)
         if user is None:
@@ -113,7 +115,13 @@ def login(
     if opened is None:
         # One message for an unknown address and a wrong password: no hint which it was.
         return _login_page(
-            request, runtime, next_path=next, email=email, error=WRONG_CREDENTIALS, status_code=401
+            request,
+            runtime,
+            next_path=next,
+            chosen=chosen,
+            email=email,
+            error=WRONG_CREDENTIALS,
+            status_code=401,
         )
     response = redirect(safe_next(next))
     set_session_cookie(response, runtime, opened.cookie_value)

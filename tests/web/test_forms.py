@@ -1,0 +1,140 @@
+"""Form parsing and the translation catalogues, without a server or a browser."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+
+import pydantic
+import pytest
+from starlette.datastructures import FormData
+
+from postroom.services.account_schemas import AccountCreate, AccountOptionsUpdate, AccountUpdate
+from postroom.web.forms import parse_account_form, submitted_values
+from postroom.web.routes_accounts import parse_bulk_options
+
+WEB = Path(resources.files("postroom.web"))  # type: ignore[arg-type]
+BASE = {
+    "csrf_token": "t",
+    "email_address": "biuro@alfa.example.test",
+    "smtp_host": "smtp.alfa.example.test",
+    "smtp_port": "587",
+    "fetch_interval_minutes": "5",
+    "owner_user_id": "company",
+}
+
+
+def form(pairs: dict[str, str] | list[tuple[str, str]]) -> FormData:
+    return FormData(list(pairs.items()) if isinstance(pairs, dict) else pairs)
+
+
+def test_a_full_form_becomes_a_valid_account_create() -> None:
+    data = parse_account_form(
+        form([*BASE.items(), ("notifications", "on"), ("project_ids", "3"), ("project_ids", "4")]),
+        with_owner=True,
+        new=True,
+    )
+    created = AccountCreate.model_validate(data)
+    assert created.owner_user_id is None  # "company"
+    assert created.notifications is True
+    assert created.create_tasks is False  # an unticked checkbox is not sent by browsers
+    assert created.project_ids == [3, 4]
+    assert "csrf_token" not in data
+
+
+def test_blank_optional_fields_mean_none() -> None:
+    data = parse_account_form(
+        form({**BASE, "smtp_port": "", "reply_to": " ", "fetch_since": ""}),
+        with_owner=True,
+        new=True,
+    )
+    assert data["smtp_port"] is None
+    assert data["reply_to"] is None
+    assert data["fetch_since"] is None
+
+
+def test_an_empty_password_is_left_out_so_the_stored_one_stays() -> None:
+    data = parse_account_form(form({**BASE, "smtp_password": ""}), with_owner=True, new=False)
+    assert "smtp_password" not in data
+    update = AccountUpdate.model_validate(data)
+    assert "smtp_password" not in update.model_dump(exclude_unset=True)
+
+
+def test_the_clear_checkbox_sends_null_and_a_typed_password_is_sent() -> None:
+    data = parse_account_form(
+        form({**BASE, "clear_smtp_password": "on", "incoming_password": "nowe-haslo"}),
+        with_owner=True,
+        new=False,
+    )
+    assert data["smtp_password"] is None
+    assert data["incoming_password"] == "nowe-haslo"
+
+
+def test_without_owner_the_owner_is_not_sent() -> None:
+    data = parse_account_form(form({**BASE, "owner_user_id": "7"}), with_owner=False, new=False)
+    assert "owner_user_id" not in data
+
+
+def test_a_port_out_of_range_is_refused_by_the_schema() -> None:
+    data = parse_account_form(form({**BASE, "smtp_port": "70000"}), with_owner=True, new=True)
+    with pytest.raises(pydantic.ValidationError) as caught:
+        AccountCreate.model_validate(data)
+    assert [e["loc"][0] for e in caught.value.errors()] == ["smtp_port"]
+
+
+def test_submitted_values_never_keep_a_password() -> None:
+    values = submitted_values(form({**BASE, "smtp_password": "Skrzynka-Tajne-5521-smtp"}))
+    assert "smtp_password" not in values
+    assert values["smtp_host"] == "smtp.alfa.example.test"
+
+
+def test_bulk_options_take_only_what_was_changed() -> None:
+    data = parse_bulk_options(
+        form(
+            {
+                "bulk_notifications": "off",
+                "bulk_active": "",
+                "bulk_fetch_interval_minutes": "15",
+                "bulk_sent_folder": "",
+                "bulk_clear_drafts_folder": "on",
+            }
+        )
+    )
+    assert data == {"notifications": False, "fetch_interval_minutes": "15", "drafts_folder": None}
+    options = AccountOptionsUpdate.model_validate(data)
+    assert options.model_dump(exclude_unset=True) == {
+        "notifications": False,
+        "fetch_interval_minutes": 15,
+        "drafts_folder": None,
+    }
+
+
+def test_bulk_with_nothing_chosen_changes_nothing() -> None:
+    assert parse_bulk_options(form({"bulk_active": "", "bulk_fetch_since": ""})) == {}
+
+
+def _used_messages() -> set[str]:
+    """Every string the UI translates: _("…") in templates, N_/translate/_("…") in Python."""
+    used: set[str] = set()
+    for template in (WEB / "templates").glob("*.html"):
+        used |= {m[1] for m in re.findall(r"""_\(\s*(["'])(.+?)\1""", template.read_text())}
+    for module in WEB.glob("*.py"):
+        for call in re.findall(
+            r"""\b(?:N_|translate|_)\(\s*((?:"[^"\n]*"\s*)+)""", module.read_text()
+        ):
+            used.add("".join(re.findall(r'"([^"\n]*)"', call)))
+    return used
+
+
+@pytest.mark.parametrize("language", ["pl", "en"])
+def test_every_message_has_a_translation_and_none_is_stale(language: str) -> None:
+    catalogue = json.loads((WEB / "translations" / f"{language}.json").read_text())
+    used = _used_messages()
+    assert len(used) > 100  # the search itself works
+    assert sorted(used - catalogue.keys()) == []
+    assert sorted(catalogue.keys() - used) == []
+    if language == "pl":
+        untranslated = [k for k, v in catalogue.items() if v == k and len(k) > 12]
+        assert untranslated == []
