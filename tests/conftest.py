@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,7 +28,10 @@ from tests.support import (
     make_tenant,
 )
 
-pytest_plugins = ["tests.fixtures.mailenv"]
+if TYPE_CHECKING:  # a runtime import would come before pytest_plugins and defeat its rewriting
+    from tests.fixtures.mailenv import MailEnv
+
+pytest_plugins = ["tests.fixtures.oauth_server", "tests.fixtures.mailenv"]
 
 PG_URL = os.environ.get("POSTROOM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -99,7 +103,8 @@ def _clean_postgres(url: str) -> None:
 
 
 @pytest.fixture
-def settings(database_template: tuple[str, str], tmp_path: Path) -> Settings:
+def settings(database_template: tuple[str, str], tmp_path: Path, mailenv: MailEnv) -> Settings:
+    """Connection tests may reach the local mail servers: loopback allowed, their CA trusted."""
     backend, source = database_template
     if backend == "sqlite":
         shutil.copyfile(source, tmp_path / "postroom.db")
@@ -112,6 +117,8 @@ def settings(database_template: tuple[str, str], tmp_path: Path) -> Settings:
         database_url=url,
         secret_key=new_key(),  # type: ignore[arg-type]
         platform_token="platform-token-for-tests-0123456789abcdef",  # type: ignore[arg-type]
+        allowed_networks="127.0.0.0/8,::1/128",
+        extra_ca_file=mailenv.ca_file,
     )
 
 

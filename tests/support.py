@@ -18,7 +18,19 @@ USER_PASSWORD = "Login-Passw0rd-Kot-Ala"  # a Postroom login password
 MAILBOX_PASSWORD = "Skrzynka-Tajne-5521-smtp"
 INCOMING_PASSWORD = "Odbior-Tajne-9043-imap"
 APP_PASSWORD = "abcd efgh ijkl mnop-7731"
-KNOWN_SECRETS = (USER_PASSWORD, MAILBOX_PASSWORD, INCOMING_PASSWORD, APP_PASSWORD)
+# Issued by the local OAuth server (tests/fixtures/oauth_server.py): every token starts so.
+OAUTH_ACCESS_TOKEN_PREFIX = "fakeoauth-at-"
+OAUTH_REFRESH_TOKEN_PREFIX = "fakeoauth-rt-"
+OAUTH_CLIENT_SECRET = "fakeoauth-client-secret-3141"
+KNOWN_SECRETS = (
+    USER_PASSWORD,
+    MAILBOX_PASSWORD,
+    INCOMING_PASSWORD,
+    APP_PASSWORD,
+    OAUTH_ACCESS_TOKEN_PREFIX,
+    OAUTH_REFRESH_TOKEN_PREFIX,
+    OAUTH_CLIENT_SECRET,
+)
 
 
 @dataclass

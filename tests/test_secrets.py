@@ -14,7 +14,8 @@ from postroom.config import Settings
 from postroom.db.models import Account
 from postroom.secrets import REDACTED, Secret, SecretBox, SecretKeyError, new_key
 from postroom.services.runtime import Runtime, build_runtime
-from tests.api.helpers import create_account
+from tests.api.helpers import create_account, imap_settings, mailbox
+from tests.fixtures.mailenv import MailEnv
 from tests.support import APP_PASSWORD, INCOMING_PASSWORD, MAILBOX_PASSWORD, Tenant, find_leaks
 
 
@@ -65,20 +66,27 @@ def _stored_text(runtime: Runtime) -> bytes:
 
 
 def test_secrets_never_reach_responses_logs_history_or_the_database(
-    client: TestClient, tenant: Tenant, runtime: Runtime, caplog: pytest.LogCaptureFixture
+    client: TestClient,
+    tenant: Tenant,
+    runtime: Runtime,
+    caplog: pytest.LogCaptureFixture,
+    mailenv: MailEnv,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     headers = tenant.admin.headers
     responses = []
+    # Logins of their own: the passwords change below, and each change is tested before saving.
+    smtp_login, imap_login = "secrets-out@alfa.example.test", "secrets-in@alfa.example.test"
     account = create_account(
         client,
         tenant.admin,
+        mailenv,
+        smtp_username=smtp_login,
         smtp_password=MAILBOX_PASSWORD,
-        incoming_protocol="imap",
-        incoming_host="imap.example.test",
-        incoming_password=INCOMING_PASSWORD,
+        **imap_settings(mailenv, incoming_username=imap_login, incoming_password=INCOMING_PASSWORD),
     )
     url = f"/api/v1/accounts/{account['id']}"
+    mailbox(mailenv, smtp_login, APP_PASSWORD)  # the user made an app password
     responses.append(client.patch(url, headers=headers, json={"smtp_password": APP_PASSWORD}))
     # Refused requests must not echo a secret either: wrong type, invalid neighbour field.
     responses.append(client.patch(url, headers=headers, json={"smtp_password": [APP_PASSWORD]}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
@@ -38,6 +39,43 @@ class Settings(BaseSettings):
     extra_ca_file: Path | None = None
     # Networks that user-given hosts may resolve to although internal (comma-separated CIDRs).
     allowed_networks: str = ""
+    # "Test account" (A6): the most a whole test may take, both servers together.
+    account_test_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    # Login failures in a row after which an account "needs attention" and stops fetching.
+    account_auth_failure_limit: int = Field(default=10, ge=1)
+    # Autodiscovery (docs/autoconfig.md): DNS servers as comma-separated IPs, empty = the
+    # system's; the most one lookup may take; whether autoconfig files may come over plain HTTP.
+    dns_nameservers: str = ""
+    dns_port: int = Field(default=53, ge=1, le=65535)
+    autodiscovery_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    autoconfig_http_fallback: bool = False
+
+    @field_validator("dns_nameservers")
+    @classmethod
+    def _nameservers_are_addresses(cls, value: str) -> str:
+        # The DNS client takes IP addresses only: a host name here would fail every lookup later.
+        for part in (p.strip() for p in value.split(",")):
+            if part:
+                ipaddress.ip_address(part)  # its ValueError names the bad entry
+        return value
+
+    # Where browsers reach Postroom (scheme://host[:port][/prefix]); OAuth2 providers send the
+    # user back to $PUBLIC_URL/api/v1/oauth/callback. Unset: http://HOST:PORT.
+    public_url: str | None = None
+    # OAuth2 (XOAUTH2) apps registered with the providers; a provider without a client id is off.
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    microsoft_client_id: str | None = None
+    microsoft_client_secret: SecretStr | None = None
+    microsoft_tenant: str = Field(default="common", pattern=r"^[A-Za-z0-9.-]+$")
+    # Endpoint overrides (sovereign clouds, tests); "{tenant}" is replaced in Microsoft's.
+    google_authorize_url: str | None = None
+    google_token_url: str | None = None
+    microsoft_authorize_url: str | None = None
+    microsoft_token_url: str | None = None
+    microsoft_scopes: str | None = None  # space-separated; e.g. outlook.office365.us for GCC High
+    # How long a started "connect with Google/Microsoft" sign-in may take.
+    oauth_flow_minutes: int = Field(default=10, ge=1, le=60)
 
     @field_validator("platform_token")
     @classmethod
@@ -49,6 +87,23 @@ class Settings(BaseSettings):
                 " generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return value
+
+    @field_validator(
+        "public_url",
+        "google_authorize_url",
+        "google_token_url",
+        "microsoft_authorize_url",
+        "microsoft_token_url",
+    )
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/") if value is not None else None
+
+    @property
+    def effective_public_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def effective_database_url(self) -> str:

@@ -54,3 +54,17 @@ class AccessMode(StrEnum):
 class Language(StrEnum):
     PL = "pl"
     EN = "en"
+
+
+class OAuthProvider(StrEnum):
+    """Identity providers a mailbox can be connected with for XOAUTH2 (A3)."""
+
+    GOOGLE = "google"
+    MICROSOFT = "microsoft"
+
+
+class AttentionReason(StrEnum):
+    """Why an account needs a person before it works again (account health)."""
+
+    OAUTH_RECONNECT = "oauth_reconnect"  # the provider refused the refresh token: sign in again
+    AUTH_FAILURES = "auth_failures"  # the server refused the login too many times in a row

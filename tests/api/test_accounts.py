@@ -11,30 +11,34 @@ from sqlalchemy import update
 from postroom.db.base import utcnow
 from postroom.db.models import Account
 from postroom.services.runtime import Runtime
-from tests.api.helpers import create, create_account
+from tests.api.helpers import create, create_account, imap_settings
+from tests.fixtures.mailenv import MailEnv
 from tests.support import INCOMING_PASSWORD, MAILBOX_PASSWORD, Tenant
 
 API = "/api/v1"
 
 
-def test_create_and_read_back_every_setting(client: TestClient, tenant: Tenant) -> None:
+def test_create_and_read_back_every_setting(
+    client: TestClient, tenant: Tenant, mailenv: MailEnv
+) -> None:
     project = create(client, tenant.admin, "projects", {"name": "Kadry"})
     settings: dict[str, Any] = {
         "name": "Faktury",
         "display_name": "Biuro Alfa – faktury",
         "reply_to": "ksiegowa@alfa.example.test",
-        "smtp_host": "smtp.alfa.example.test",
-        "smtp_port": 465,
+        "smtp_host": mailenv.host,
+        "smtp_port": mailenv.smtps_port,
         "smtp_security": "tls",
         "smtp_cipher_level": "medium",
         "smtp_auth": "cram_md5",
-        "smtp_username": "faktury",
+        "smtp_username": "faktury-out@alfa.example.test",
         "incoming_protocol": "pop3",
-        "incoming_host": "pop3.alfa.example.test",
+        "incoming_host": mailenv.host,
+        "incoming_port": mailenv.pop3_port,
         "incoming_security": "starttls",
         "incoming_cipher_level": "weak",
         "incoming_auth": "password",
-        "incoming_username": "faktury-in",
+        "incoming_username": "faktury-in@alfa.example.test",
         "active": False,
         "leave_on_server": False,
         "fetch_since": "2026-01-01",
@@ -57,6 +61,7 @@ def test_create_and_read_back_every_setting(client: TestClient, tenant: Tenant) 
     body = create_account(
         client,
         tenant.admin,
+        mailenv,
         email_address="faktury@alfa.example.test",
         smtp_password=MAILBOX_PASSWORD,
         incoming_password=INCOMING_PASSWORD,
@@ -65,31 +70,40 @@ def test_create_and_read_back_every_setting(client: TestClient, tenant: Tenant) 
     read = client.get(f"{API}/accounts/{body['id']}", headers=tenant.admin.headers).json()
     for field, value in settings.items():
         assert read[field] == value, field
-    assert read["incoming_port"] == 110  # the standard port for POP3 with STARTTLS
     assert read["kind"] == "company"
     assert read["smtp_password_set"] is True and read["incoming_password_set"] is True
     assert MAILBOX_PASSWORD not in str(read) and INCOMING_PASSWORD not in str(read)
     assert "smtp_password" not in read and "incoming_password" not in read
 
 
-def test_defaults_fill_port_and_login_from_the_address(client: TestClient, tenant: Tenant) -> None:
-    body = create_account(
+def test_defaults_fill_port_and_login_from_the_address(
+    client: TestClient, tenant: Tenant, mailenv: MailEnv
+) -> None:
+    # The local servers listen on other ports, so the standard ones show in the test report.
+    body = {
+        "email_address": "jan@alfa.example.test",
+        "smtp_host": mailenv.host,
+        "smtp_security": "tls",
+        "incoming_protocol": "imap",
+        "incoming_host": mailenv.host,
+    }
+    report = client.post(f"{API}/accounts/test", headers=tenant.admin.headers, json=body).json()
+    assert (report["outgoing"]["port"], report["incoming"]["port"]) == (465, 993)
+    created = create_account(
         client,
         tenant.admin,
+        mailenv,
         email_address="jan@alfa.example.test",
-        smtp_security="tls",
-        incoming_protocol="imap",
-        incoming_host="imap.alfa.example.test",
+        **imap_settings(mailenv),
     )
-    assert (body["smtp_port"], body["incoming_port"]) == (465, 993)
-    assert body["smtp_username"] == body["incoming_username"] == "jan@alfa.example.test"
-    assert body["smtp_password_set"] is False
+    assert created["smtp_username"] == created["incoming_username"] == "jan@alfa.example.test"
 
 
-def test_signature_html_is_sanitized(client: TestClient, tenant: Tenant) -> None:
+def test_signature_html_is_sanitized(client: TestClient, tenant: Tenant, mailenv: MailEnv) -> None:
     body = create_account(
         client,
         tenant.admin,
+        mailenv,
         signature_html='<p onclick="steal()">Anna<script>alert(1)</script></p>',
     )
     assert body["signature_html"] == "<p>Anna</p>"
@@ -143,8 +157,10 @@ def test_invalid_input_is_refused_naming_the_field(
     assert listed["total"] == 0  # nothing half-saved
 
 
-def test_failed_change_leaves_everything_as_it_was(client: TestClient, tenant: Tenant) -> None:
-    account = create_account(client, tenant.admin, display_name="Before")
+def test_failed_change_leaves_everything_as_it_was(
+    client: TestClient, tenant: Tenant, mailenv: MailEnv
+) -> None:
+    account = create_account(client, tenant.admin, mailenv, display_name="Before")
     url = f"{API}/accounts/{account['id']}"
     # Valid field types, but the whole is inconsistent: the service refuses after applying.
     response = client.patch(
@@ -158,8 +174,19 @@ def test_failed_change_leaves_everything_as_it_was(client: TestClient, tenant: T
     assert [entry["action"] for entry in history["items"]] == ["created"]
 
 
-def test_password_write_only_semantics_and_history(client: TestClient, tenant: Tenant) -> None:
-    account = create_account(client, tenant.admin)
+def test_password_write_only_semantics_and_history(
+    client: TestClient, tenant: Tenant, mailenv: MailEnv
+) -> None:
+    # Postfix's MX port takes mail for its own mailboxes without a login, so the account keeps
+    # passing its connection test whatever its (unused) password is.
+    account = create_account(
+        client,
+        tenant.admin,
+        mailenv,
+        smtp_port=mailenv.mx_port,
+        smtp_auth="none",
+        smtp_password=None,
+    )
     url, headers = f"{API}/accounts/{account['id']}", tenant.admin.headers
     assert client.patch(url, headers=headers, json={"smtp_password": MAILBOX_PASSWORD}).json()[
         "smtp_password_set"
@@ -179,9 +206,9 @@ def test_password_write_only_semantics_and_history(client: TestClient, tenant: T
 
 
 def test_history_says_who_changed_what_from_what_to_what(
-    client: TestClient, tenant: Tenant
+    client: TestClient, tenant: Tenant, mailenv: MailEnv
 ) -> None:
-    account = create_account(client, tenant.admin, fetch_interval_minutes=5)
+    account = create_account(client, tenant.admin, mailenv, fetch_interval_minutes=5)
     url = f"{API}/accounts/{account['id']}"
     client.patch(url, headers=tenant.admin.headers, json={"fetch_interval_minutes": 15})
     client.patch(url, headers=tenant.admin.headers, json={"fetch_interval_minutes": 15})  # no-op
@@ -194,11 +221,10 @@ def test_history_says_who_changed_what_from_what_to_what(
 
 
 def test_protocol_is_fixed_once_mail_was_downloaded(
-    client: TestClient, tenant: Tenant, runtime: Runtime
+    client: TestClient, tenant: Tenant, runtime: Runtime, mailenv: MailEnv
 ) -> None:
-    account = create_account(
-        client, tenant.admin, incoming_protocol="pop3", incoming_host="pop3.alfa.example.test"
-    )
+    pop3 = imap_settings(mailenv, incoming_protocol="pop3", incoming_port=mailenv.pop3s_port)
+    account = create_account(client, tenant.admin, mailenv, **pop3)
     url = f"{API}/accounts/{account['id']}"
     with runtime.tenant(tenant.company_id) as session:
         session.execute(
@@ -207,12 +233,16 @@ def test_protocol_is_fixed_once_mail_was_downloaded(
     response = client.patch(url, headers=tenant.admin.headers, json={"incoming_protocol": "imap"})
     assert response.status_code == 409
     assert response.json()["code"] == "protocol_locked"
+    detail = response.json()["detail"]
+    assert "new account is needed" in detail and "stay as an archive" in detail
     assert client.get(url, headers=tenant.admin.headers).json()["incoming_protocol"] == "pop3"
 
 
-def test_bulk_update_changes_every_selected_account(client: TestClient, tenant: Tenant) -> None:
+def test_bulk_update_changes_every_selected_account(
+    client: TestClient, tenant: Tenant, mailenv: MailEnv
+) -> None:
     ids = [
-        create_account(client, tenant.admin, email_address=f"b{i}@alfa.example.test")["id"]
+        create_account(client, tenant.admin, mailenv, email_address=f"b{i}@alfa.example.test")["id"]
         for i in range(3)
     ]
     response = client.patch(
@@ -237,10 +267,16 @@ def test_bulk_update_changes_every_selected_account(client: TestClient, tenant: 
     ]
 
 
-def test_bulk_update_is_all_or_nothing(client: TestClient, tenant: Tenant) -> None:
+def test_bulk_update_is_all_or_nothing(
+    client: TestClient, tenant: Tenant, mailenv: MailEnv
+) -> None:
     user = tenant.add_user()
-    own = create_account(client, user, email_address="own@alfa.example.test", owner_user_id=user.id)
-    company = create_account(client, tenant.admin, email_address="shared@alfa.example.test")
+    own = create_account(
+        client, user, mailenv, email_address="own@alfa.example.test", owner_user_id=user.id
+    )
+    company = create_account(
+        client, tenant.admin, mailenv, email_address="shared@alfa.example.test"
+    )
     response = client.patch(
         f"{API}/accounts",
         headers=user.headers,
@@ -252,8 +288,10 @@ def test_bulk_update_is_all_or_nothing(client: TestClient, tenant: Tenant) -> No
     assert again["active"] is True
 
 
-def test_bulk_update_accepts_only_options(client: TestClient, tenant: Tenant) -> None:
-    account = create_account(client, tenant.admin)
+def test_bulk_update_accepts_only_options(
+    client: TestClient, tenant: Tenant, mailenv: MailEnv
+) -> None:
+    account = create_account(client, tenant.admin, mailenv)
     response = client.patch(
         f"{API}/accounts",
         headers=tenant.admin.headers,
@@ -263,12 +301,19 @@ def test_bulk_update_accepts_only_options(client: TestClient, tenant: Tenant) ->
     assert response.json()["errors"][0]["field"] == "options.smtp_host"
 
 
-def test_list_filters_and_paging(client: TestClient, tenant: Tenant) -> None:
+def test_list_filters_and_paging(client: TestClient, tenant: Tenant, mailenv: MailEnv) -> None:
     user = tenant.add_user()
     for i in range(5):
-        create_account(client, tenant.admin, email_address=f"a{i}@alfa.example.test", active=i != 0)
+        create_account(
+            client, tenant.admin, mailenv, email_address=f"a{i}@alfa.example.test", active=i != 0
+        )
     create_account(
-        client, user, email_address="mine@alfa.example.test", owner_user_id=user.id, name="Moje"
+        client,
+        user,
+        mailenv,
+        email_address="mine@alfa.example.test",
+        owner_user_id=user.id,
+        name="Moje",
     )
     headers = tenant.admin.headers
 
@@ -286,17 +331,19 @@ def test_list_filters_and_paging(client: TestClient, tenant: Tenant) -> None:
         assert client.get(f"{API}/accounts?{bad}", headers=headers).status_code == 422, bad
 
 
-def test_delete_account(client: TestClient, tenant: Tenant) -> None:
-    account = create_account(client, tenant.admin)
+def test_delete_account(client: TestClient, tenant: Tenant, mailenv: MailEnv) -> None:
+    account = create_account(client, tenant.admin, mailenv)
     url = f"{API}/accounts/{account['id']}"
     assert client.delete(url, headers=tenant.admin.headers).status_code == 204
     assert client.get(url, headers=tenant.admin.headers).status_code == 404
     assert client.delete(url, headers=tenant.admin.headers).status_code == 404
 
 
-def test_user_may_not_change_a_company_account(client: TestClient, tenant: Tenant) -> None:
+def test_user_may_not_change_a_company_account(
+    client: TestClient, tenant: Tenant, mailenv: MailEnv
+) -> None:
     user = tenant.add_user()
-    account = create_account(client, tenant.admin)
+    account = create_account(client, tenant.admin, mailenv)
     url = f"{API}/accounts/{account['id']}"
     assert client.get(url, headers=user.headers).status_code == 200  # access mode: everyone
     response = client.patch(url, headers=user.headers, json={"display_name": "Mine now"})

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from postroom.api import create_api_app
 from postroom.services.runtime import Runtime
 from tests.api.helpers import create, create_account
+from tests.fixtures.mailenv import MailEnv
 from tests.support import MAILBOX_PASSWORD, Member, Tenant
 
 
@@ -25,7 +26,7 @@ class Resources:
 
 
 @pytest.fixture
-def ours(client: TestClient, tenant: Tenant) -> Resources:
+def ours(client: TestClient, tenant: Tenant, mailenv: MailEnv) -> Resources:
     admin = tenant.admin
     user = create(client, admin, "users", {"email": "anna@alfa.example.test", "name": "Anna"})
     group = create(client, admin, "groups", {"name": "Księgowość", "member_ids": [user["id"]]})
@@ -33,6 +34,7 @@ def ours(client: TestClient, tenant: Tenant) -> Resources:
     account = create_account(
         client,
         admin,
+        mailenv,
         smtp_password=MAILBOX_PASSWORD,
         project_ids=[project["id"]],
         access_mode="listed",
@@ -63,6 +65,9 @@ def _requests(r: Resources) -> list[tuple[str, str, dict[str, Any] | None]]:
         ("PATCH", f"/accounts/{aid}", {"smtp_host": "evil.example.test"}),
         ("DELETE", f"/accounts/{aid}", None),
         ("GET", f"/accounts/{aid}/history", None),
+        ("POST", f"/accounts/{aid}/test", None),
+        ("GET", f"/accounts/{aid}/test", None),
+        ("POST", f"/accounts/{aid}/oauth/start", {"provider": "google"}),
         ("PATCH", "/accounts", {"account_ids": [aid], "options": {"active": False}}),
     ]
 
@@ -79,10 +84,13 @@ _UNNAMED_ROUTES = {
     ("POST", "/projects"),
     ("GET", "/accounts"),
     ("POST", "/accounts"),
+    ("POST", "/accounts/test"),  # settings in the body, no stored data (tests/api)
     ("GET", "/company"),
+    ("GET", "/autoconfig"),  # no company data: proposed settings for an address
     ("PATCH", "/company"),
     ("POST", "/companies"),
     ("GET", "/companies/{company_id}"),
+    ("GET", "/oauth/callback"),  # no token: the state names the sign-in (tests/oauth)
     ("PATCH", "/companies/{company_id}"),
 }
 

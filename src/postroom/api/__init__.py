@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from postroom import __version__
 from postroom.api.errors import install_error_handlers
-from postroom.api.routes import accounts, companies, groups, projects, users
+from postroom.api.routes import accounts, autoconfig, companies, groups, oauth, projects, users
 from postroom.services.runtime import Runtime
 
 
@@ -23,6 +23,6 @@ def create_api_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (companies, users, groups, projects, accounts):
+    for module in (companies, users, groups, projects, accounts, oauth, autoconfig):
         app.include_router(module.router)
     return app

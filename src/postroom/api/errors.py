@@ -18,6 +18,7 @@ from postroom.errors import (
     PostroomError,
     ValidationError,
 )
+from postroom.services.account_test import AccountTestFailedError
 
 log = logging.getLogger("postroom.api")
 PROBLEM_JSON = "application/problem+json"
@@ -68,6 +69,8 @@ async def _postroom_error(_request: Request, exc: Exception) -> JSONResponse:
         extra["errors"] = [
             {"field": p.field, "message": p.message, "code": p.code} for p in exc.problems
         ]
+    if isinstance(exc, AccountTestFailedError):
+        extra["report"] = exc.report  # which step failed, the server's words, what to try
     return problem(_status_of(exc), exc.code, exc.message, **extra)
 
 

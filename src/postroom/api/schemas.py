@@ -8,8 +8,13 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from postroom.db.models import Account, Group
-from postroom.enums import EmailMode, Language, Role
-from postroom.services.account_schemas import AccountOptionsUpdate, AccountVisibleSettings
+from postroom.enums import EmailMode, Language, Role, Security
+from postroom.mail.report import Advice, ProbeKind, StepName, StepStatus
+from postroom.services.account_schemas import (
+    AccountCreate,
+    AccountOptionsUpdate,
+    AccountVisibleSettings,
+)
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -182,7 +187,23 @@ class AccountPublic(AccountVisibleSettings):
     kind: str = Field(description="personal (owned by a user) or company (shared)")
     smtp_password_set: bool
     incoming_password_set: bool
-    oauth_connected: bool
+    oauth_connected: bool = Field(description="Signed in with Google/Microsoft (XOAUTH2, A3).")
+    oauth_provider: str | None = Field(default=None, description="google or microsoft")
+    needs_attention: bool = Field(
+        default=False, description="Paused until someone fixes the account (account health)."
+    )
+    attention_reason: str | None = Field(
+        default=None, description="Why: oauth_reconnect = sign in with the provider again."
+    )
+    last_error: str | None = Field(default=None, description="The last failing server answer.")
+    last_error_at: datetime | None = None
+    last_success_at: datetime | None = Field(
+        default=None, description="The last connection and login that worked (test, fetch, send)."
+    )
+    consecutive_failures: int = Field(default=0, description="Failures in a row, of any kind.")
+    consecutive_auth_failures: int = Field(
+        default=0, description="Refused logins in a row; at the limit the account needs attention."
+    )
     incoming_protocol_locked: bool = Field(description="Mail was downloaded; protocol fixed (A4).")
     created_at: datetime
     updated_at: datetime
@@ -205,6 +226,14 @@ class AccountPublic(AccountVisibleSettings):
             smtp_password_set=account.smtp_password_encrypted is not None,
             incoming_password_set=account.incoming_password_encrypted is not None,
             oauth_connected=account.oauth_refresh_token_encrypted is not None,
+            oauth_provider=account.oauth_provider,
+            needs_attention=account.needs_attention,
+            attention_reason=account.attention_reason,
+            last_error=account.last_error,
+            last_error_at=account.last_error_at,
+            last_success_at=account.last_success_at,
+            consecutive_failures=account.consecutive_failures,
+            consecutive_auth_failures=account.consecutive_auth_failures,
             incoming_protocol_locked=account.first_fetched_at is not None,
             created_at=account.created_at,
             updated_at=account.updated_at,
@@ -227,3 +256,53 @@ class AccountChangePublic(BaseModel):
     action: str
     changes: list[dict[str, Any]]
     at: datetime
+
+
+# Account tests (A6)
+
+
+class AccountTestRequest(AccountCreate):
+    """The settings to test, as for creating an account, and whether to send a real message."""
+
+    send_test_message: bool = Field(
+        default=False,
+        description="Send a message to the account's own address and wait for it to arrive.",
+    )
+
+
+class AccountTestOptions(Strict):
+    send_test_message: bool = False
+
+
+class StepPublic(BaseModel):
+    name: StepName
+    status: StepStatus
+    duration_ms: int
+    detail: str = Field(description="What happened, e.g. the TLS version and cipher.")
+    server_reply: str | None = Field(description="The server's own words when it refused.")
+    advice: Advice | None = Field(description="What to try, as a stable code.")
+    advice_text: str | None = Field(description="What to try, in English.")
+
+
+class ProbeReportPublic(BaseModel):
+    kind: ProbeKind
+    host: str
+    port: int
+    security: Security
+    ok: bool
+    duration_ms: int
+    tls_version: str | None
+    tls_cipher: str | None
+    sent_folder: str | None = Field(description="IMAP: the folder found for sent copies.")
+    steps: list[StepPublic]
+
+
+class AccountTestReportPublic(BaseModel):
+    """Each server's steps in order; planned steps not reached are "skipped"."""
+
+    ok: bool
+    duration_ms: int
+    summary: str
+    outgoing: ProbeReportPublic | None
+    incoming: ProbeReportPublic | None
+    round_trip: ProbeReportPublic | None

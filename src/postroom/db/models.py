@@ -26,6 +26,7 @@ from postroom.enums import (
     EmailMode,
     IncomingProtocol,
     Language,
+    OAuthProvider,
     Role,
     Security,
 )
@@ -273,5 +274,30 @@ class WebSession(TenantOwned, Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     session_hash: Mapped[str] = mapped_column(String(64), unique=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class OAuthFlow(TenantOwned, Base):
+    """A started "connect with Google/Microsoft" sign-in, until the provider sends the user back.
+
+    The callback is found by the SHA-256 of `state` (RFC 6749 §10.12); the PKCE verifier
+    (RFC 7636) never leaves the server and is stored encrypted. Used once, then deleted.
+    """
+
+    __tablename__ = "oauth_flows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[OAuthProvider] = enum_column(OAuthProvider, "provider")
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_verifier_encrypted: Mapped[str] = mapped_column(Text)
+    redirect_uri: Mapped[str] = mapped_column(String(2000))
+    # Switch the account's outgoing / incoming login to XOAUTH2 once connected.
+    use_for_smtp: Mapped[bool] = mapped_column(Boolean, default=True)
+    use_for_incoming: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -10,9 +10,10 @@ from postroom.enums import CipherLevel
 # Forward-secret AEAD suites for TLS 1.2; TLS 1.3 suites are all AEAD with forward secrecy.
 STRONG_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL:!eNULL"
 # OpenSSL's HIGH set: adds CBC modes and RSA key exchange (no forward secrecy) for older servers.
-MEDIUM_CIPHERS = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES@SECLEVEL=1"
+# PSK and SRP suites need credentials Postroom never has; offering them only lengthens the hello.
+MEDIUM_CIPHERS = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:!PSK:!SRP@SECLEVEL=1"
 # Everything OpenSSL still has, at security level 0 (small DH/RSA keys, SHA-1 signatures).
-WEAK_CIPHERS = "ALL:!aNULL:!eNULL@SECLEVEL=0"
+WEAK_CIPHERS = "ALL:!aNULL:!eNULL:!PSK:!SRP@SECLEVEL=0"
 
 
 def make_ssl_context(level: CipherLevel, extra_ca_file: Path | None = None) -> ssl.SSLContext:
@@ -30,7 +31,9 @@ def make_ssl_context(level: CipherLevel, extra_ca_file: Path | None = None) -> s
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.set_ciphers(MEDIUM_CIPHERS)
     elif level is CipherLevel.WEAK:
-        context.minimum_version = ssl.TLSVersion.TLSv1
+        # The oldest version this OpenSSL has (TLS 1.0 where SSLv3 is not built). Naming
+        # TLSVersion.TLSv1 would do the same but raises a DeprecationWarning since Python 3.10.
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
         context.set_ciphers(WEAK_CIPHERS)
         # Old servers that don't know RFC 5746 secure renegotiation still get a handshake.
         context.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0)

@@ -313,8 +313,10 @@ def _guard_protocol_lock(account: Account, values: dict[str, Any]) -> None:
         and new != account.incoming_protocol
     ):
         raise ConflictError(
-            "Mail has already been downloaded with this account's protocol, so it can no longer "
-            "change (A4); create a new account for the other protocol and move the mail there.",
+            f"Mail has already been downloaded from this account by "
+            f"{account.incoming_protocol.value.upper()}, so its protocol can no longer change "
+            "(A4). A new account is needed for the other protocol; the old one can stay as an "
+            "archive of the mail already downloaded (set it inactive so it stops fetching).",
             code="protocol_locked",
         )
 

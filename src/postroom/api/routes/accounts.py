@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
 from postroom.api.deps import CallerDep, Limit, Offset
-from postroom.api.schemas import AccountBulkUpdate, AccountChangePublic, AccountPublic, Page
+from postroom.api.schemas import (
+    AccountBulkUpdate,
+    AccountChangePublic,
+    AccountPublic,
+    AccountTestOptions,
+    AccountTestReportPublic,
+    AccountTestRequest,
+    Page,
+)
 from postroom.enums import IncomingProtocol
-from postroom.services import accounts
+from postroom.errors import NotFoundError
+from postroom.services import account_setup, accounts
 from postroom.services.account_schemas import AccountCreate, AccountUpdate
 
 router = APIRouter(tags=["accounts"])
@@ -47,14 +56,29 @@ def list_accounts(
         )
 
 
-@router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=AccountPublic)
+@router.post(
+    "/accounts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AccountPublic,
+    responses={409: {"description": "account_test_failed: `report` says which step and why."}},
+)
 def create_account(body: AccountCreate, caller: CallerDep) -> AccountPublic:
-    """A personal account (owner_user_id) or a company account (no owner; administrators)."""
-    with caller.begin() as tx:
-        account = accounts.create_account(
-            tx.session, actor=tx.actor, data=body, box=caller.runtime.secret_box
-        )
-        return AccountPublic.of(account)
+    """A personal account (owner_user_id) or a company account (no owner; administrators).
+
+    The settings are tested first (outgoing and incoming); if a step fails, nothing is saved.
+    """
+    account = account_setup.create_tested_account(caller.begin, caller.runtime, data=body)
+    return AccountPublic.of(account)
+
+
+@router.post("/accounts/test", response_model=AccountTestReportPublic)
+def check_account_settings(body: AccountTestRequest, caller: CallerDep) -> dict[str, Any]:
+    """Test settings without saving them ("Test account"): every step, passed or not."""
+    data = AccountCreate.model_validate(body.model_dump(exclude={"send_test_message"}))
+    report = account_setup.check_new_settings(
+        caller.begin, caller.runtime, data=data, send_test_message=body.send_test_message
+    )
+    return report.as_dict()
 
 
 @router.patch("/accounts", response_model=list[AccountPublic])
@@ -75,18 +99,44 @@ def get_account(account_id: int, caller: CallerDep) -> AccountPublic:
         )
 
 
-@router.patch("/accounts/{account_id}", response_model=AccountPublic)
+@router.patch(
+    "/accounts/{account_id}",
+    response_model=AccountPublic,
+    responses={409: {"description": "account_test_failed: `report` says which step and why."}},
+)
 def update_account(account_id: int, body: AccountUpdate, caller: CallerDep) -> AccountPublic:
-    """Change the fields sent; passwords: a string sets, null clears, absent keeps."""
+    """Change the fields sent; passwords: a string sets, null clears, absent keeps.
+
+    Changed connection settings are tested first; if a step fails, nothing is saved.
+    """
+    account = account_setup.update_tested_account(
+        caller.begin, caller.runtime, account_id=account_id, data=body
+    )
+    return AccountPublic.of(account)
+
+
+@router.post("/accounts/{account_id}/test", response_model=AccountTestReportPublic)
+def check_saved_account(
+    account_id: int, caller: CallerDep, body: AccountTestOptions | None = None
+) -> dict[str, Any]:
+    """Test the stored settings; the outcome counts for the account's health."""
+    report = account_setup.check_saved_account(
+        caller.begin,
+        caller.runtime,
+        account_id=account_id,
+        send_test_message=body.send_test_message if body else False,
+    )
+    return report.as_dict()
+
+
+@router.get("/accounts/{account_id}/test", response_model=AccountTestReportPublic)
+def last_test_report(account_id: int, caller: CallerDep) -> dict[str, Any]:
+    """The report of the account's last test (when saving it, or on demand)."""
     with caller.begin() as tx:
-        account = accounts.update_account(
-            tx.session,
-            actor=tx.actor,
-            account_id=account_id,
-            data=body,
-            box=caller.runtime.secret_box,
-        )
-        return AccountPublic.of(account)
+        account = accounts.get_account(tx.session, actor=tx.actor, account_id=account_id)
+        if account.last_test_report is None:
+            raise NotFoundError(f"Account {account_id} has not been tested yet.")
+        return account.last_test_report
 
 
 @router.delete("/accounts/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
