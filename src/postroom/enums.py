@@ -68,3 +68,72 @@ class AttentionReason(StrEnum):
 
     OAUTH_RECONNECT = "oauth_reconnect"  # the provider refused the refresh token: sign in again
     AUTH_FAILURES = "auth_failures"  # the server refused the login too many times in a row
+
+
+class DocumentKind(StrEnum):
+    """What a message carries (C1); the relay rules (B5) look at its category."""
+
+    INVOICE = "invoice"
+    PAYMENT_REMINDER = "payment_reminder"
+    BALANCE_CONFIRMATION = "balance_confirmation"
+    INTEREST_NOTE = "interest_note"
+    EMPLOYEE_DECLARATION = "employee_declaration"
+    PAYSLIP = "payslip"
+    CRM_DOCUMENT = "crm_document"
+    OTHER = "other"  # a plain message, not a document
+
+
+class DocumentCategory(StrEnum):
+    STANDARD = "standard"  # documents of the accounting system: invoices, reminders, …
+    OWN_TEMPLATE = "own_template"  # made from the company's own templates (CRM documents)
+    HR = "hr"  # employee declarations, payslips
+    NONE = "none"  # not a document
+
+
+DOCUMENT_CATEGORIES = {
+    DocumentKind.INVOICE: DocumentCategory.STANDARD,
+    DocumentKind.PAYMENT_REMINDER: DocumentCategory.STANDARD,
+    DocumentKind.BALANCE_CONFIRMATION: DocumentCategory.STANDARD,
+    DocumentKind.INTEREST_NOTE: DocumentCategory.STANDARD,
+    DocumentKind.EMPLOYEE_DECLARATION: DocumentCategory.HR,
+    DocumentKind.PAYSLIP: DocumentCategory.HR,
+    DocumentKind.CRM_DOCUMENT: DocumentCategory.OWN_TEMPLATE,
+    DocumentKind.OTHER: DocumentCategory.NONE,
+}
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"  # waiting for its first attempt (or held back by a rate limit)
+    SENDING = "sending"  # claimed by a worker (leased)
+    RETRYING = "retrying"  # a temporary failure; next_attempt_at says when
+    SENT = "sent"  # every recipient accepted or definitively refused, at least one accepted
+    FAILED = "failed"  # permanent failure, or the retry deadline passed
+    BOUNCED = "bounced"  # accepted, then a DSN reported every recipient as failed
+
+
+class RecipientKind(StrEnum):
+    TO = "to"
+    CC = "cc"
+    BCC = "bcc"
+
+
+class RecipientStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"  # the server said 250 to RCPT and to the data
+    DEFERRED = "deferred"  # 4xx: will be retried
+    REFUSED = "refused"  # 5xx: permanent
+    BOUNCED = "bounced"  # a DSN came back after acceptance
+
+
+class AttemptOutcome(StrEnum):
+    SENT = "sent"
+    TEMPORARY_FAILURE = "temporary_failure"
+    PERMANENT_FAILURE = "permanent_failure"
+    NETWORK_ERROR = "network_error"
+
+
+class SentCopyStatus(StrEnum):
+    NOT_NEEDED = "not_needed"  # relay, no IMAP, or the provider stores sent mail itself
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"

@@ -187,6 +187,10 @@ class Account(TenantOwned, Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     last_test_report: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
+    # Sending limits (B5, C3): None takes the provider preset's default, or no limit.
+    send_limit_per_minute: Mapped[int | None] = mapped_column(Integer, default=None)
+    send_limit_per_day: Mapped[int | None] = mapped_column(Integer, default=None)
+
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -301,3 +305,7 @@ class OAuthFlow(TenantOwned, Base):
     use_for_incoming: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+# The sending tables live in their own module; importing the models always registers them too.
+from postroom.db import models_outbox  # noqa: E402, F401

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from postroom.db import models  # noqa: F401  (registers the tables on Base.metadata)
+from postroom.db import models, models_outbox  # noqa: F401  (register the tables on Base.metadata)
 from postroom.db.base import Base
 
 engine = context.config.attributes["engine"]
