@@ -17,10 +17,13 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from postroom.app import create_app
+from postroom.config import Settings
 from postroom.db.models import User
 from postroom.services import accounts
 from postroom.services.account_schemas import AccountCreate
 from postroom.services.runtime import Runtime
+from tests.autoconfig.servers import DnsServer
+from tests.fixtures.mailenv import MailEnv
 from tests.support import Member, Tenant
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,10 +38,40 @@ START_TIMEOUT = 15.0
 _CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+# A domain whose mail settings only its DNS SRV records name (RFC 6186): they lead to the local
+# Postfix and Dovecot, by a name their certificate holds.
+SRV_DOMAIN = "srv-poczta.example.test"
+MAIL_HOST = "localhost"
+
+
 @dataclass(frozen=True)
 class LiveServer:
     url: str
     runtime: Runtime
+
+
+@pytest.fixture
+def dns_server() -> Iterator[DnsServer]:
+    server = DnsServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def settings(settings: Settings, dns_server: DnsServer, mailenv: MailEnv) -> Settings:
+    """Autodiscovery asks only the local DNS server: no test depends on the internet."""
+    for label, port in (
+        ("_submission._tcp", mailenv.submission_port),
+        ("_imaps._tcp", mailenv.imaps_port),
+    ):
+        dns_server.add(f"{label}.{SRV_DOMAIN}", "SRV", f"0 1 {port} {MAIL_HOST}.")
+    return settings.model_copy(
+        update={
+            "dns_nameservers": "127.0.0.1",
+            "dns_port": dns_server.port,
+            "autodiscovery_timeout_seconds": 3.0,
+        }
+    )
 
 
 def _free_port() -> int:

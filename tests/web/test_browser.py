@@ -11,10 +11,13 @@ from postroom.db.models import Account, User
 from postroom.enums import AccessMode, Language, Role
 from postroom.services import groups, projects
 from postroom.services.runtime import Runtime
+from tests.api.helpers import mailbox
+from tests.fixtures.mailenv import MailEnv
 from tests.support import INCOMING_PASSWORD, MAILBOX_PASSWORD, Member, Tenant
 from tests.web.conftest import make_account
 
 Login = Callable[[Member], Page]
+INCOMING_LOGIN = "biuro-imap@alfa.example.test"
 
 
 def _load(runtime: Runtime, tenant: Tenant, model: type[Account | User], row_id: int) -> object:
@@ -78,26 +81,29 @@ def test_language_switch_on_the_login_page_and_in_the_header(
     expect(page.locator(".flash")).to_have_text("You have been logged out")
 
 
-def _fill_every_section(page: Page, user: Member, group_id: int, project_id: int) -> None:
+def _fill_every_section(
+    page: Page, mailenv: MailEnv, user: Member, group_id: int, project_id: int
+) -> None:
     page.fill("#f-email_address", "biuro@alfa.example.test")
     page.fill("#f-display_name", "Biuro Alfa")
     page.fill("#f-reply_to", "odpowiedzi@alfa.example.test")
     page.fill("#f-name", "Skrzynka biura")
     page.select_option("#f-owner_user_id", "company")
-    page.fill("#f-smtp_host", "smtp.alfa.example.test")
-    page.fill("#f-smtp_port", "465")
+    # The local Postfix and Dovecot: the account is saved only if its test passes.
+    page.fill("#f-smtp_host", mailenv.host)
+    page.fill("#f-smtp_port", str(mailenv.smtps_port))
     page.select_option("#f-smtp_security", "tls")
     page.select_option("#f-smtp_cipher_level", "strong")
     page.select_option("#f-smtp_auth", "password")
-    page.fill("#f-smtp_username", "biuro")
+    page.fill("#f-smtp_username", "biuro@alfa.example.test")
     page.fill("#f-smtp_password", MAILBOX_PASSWORD)
     page.select_option("#f-incoming_protocol", "imap")
-    page.fill("#f-incoming_host", "imap.alfa.example.test")
-    page.fill("#f-incoming_port", "993")
+    page.fill("#f-incoming_host", mailenv.host)
+    page.fill("#f-incoming_port", str(mailenv.imaps_port))
     page.select_option("#f-incoming_security", "tls")
     page.select_option("#f-incoming_cipher_level", "medium")
     page.select_option("#f-incoming_auth", "cram_md5")
-    page.fill("#f-incoming_username", "biuro-imap")
+    page.fill("#f-incoming_username", INCOMING_LOGIN)
     page.fill("#f-incoming_password", INCOMING_PASSWORD)
     page.uncheck("#f-leave_on_server")
     page.check("#f-delete_on_server_when_purged")
@@ -121,7 +127,9 @@ def _fill_every_section(page: Page, user: Member, group_id: int, project_id: int
     page.check(f"input[name=project_ids][value='{project_id}']")
 
 
-def _assert_saved(account: Account, user: Member, group_id: int, project_id: int) -> None:
+def _assert_saved(
+    account: Account, mailenv: MailEnv, user: Member, group_id: int, project_id: int
+) -> None:
     assert (account.email_address, account.display_name) == (
         "biuro@alfa.example.test",
         "Biuro Alfa",
@@ -132,12 +140,16 @@ def _assert_saved(account: Account, user: Member, group_id: int, project_id: int
         None,
     )
     assert (account.smtp_host, account.smtp_port, account.smtp_security.value) == (
-        "smtp.alfa.example.test",
-        465,
+        mailenv.host,
+        mailenv.smtps_port,
         "tls",
     )
-    assert (account.smtp_cipher_level.value, account.smtp_username) == ("strong", "biuro")
-    assert (account.incoming_protocol.value, account.incoming_port) == ("imap", 993)
+    assert (account.smtp_cipher_level.value, account.smtp_username) == (
+        "strong",
+        "biuro@alfa.example.test",
+    )
+    assert (account.incoming_protocol.value, account.incoming_port) == ("imap", mailenv.imaps_port)
+    assert account.incoming_username == INCOMING_LOGIN
     assert (account.incoming_cipher_level.value, account.incoming_auth.value) == (
         "medium",
         "cram_md5",
@@ -157,8 +169,10 @@ def _assert_saved(account: Account, user: Member, group_id: int, project_id: int
 
 
 def test_creating_an_account_with_every_section_filled(
-    page: Page, tenant: Tenant, runtime: Runtime, login: Login
+    page: Page, tenant: Tenant, runtime: Runtime, mailenv: MailEnv, login: Login
 ) -> None:
+    mailbox(mailenv, "biuro@alfa.example.test", MAILBOX_PASSWORD)
+    mailbox(mailenv, INCOMING_LOGIN, INCOMING_PASSWORD)
     user = tenant.add_user(Role.USER)
     with runtime.tenant(tenant.company_id) as session:
         admin = session.get(User, tenant.admin.id)
@@ -169,19 +183,19 @@ def test_creating_an_account_with_every_section_filled(
     login(tenant.admin)
     page.locator(".empty-state").get_by_role("link", name="Nowe konto").click()
     expect(page.locator("h1")).to_have_text("Nowe konto")
-    _fill_every_section(page, user, group_id, project_id)
+    _fill_every_section(page, mailenv, user, group_id, project_id)
     page.click("#save")
 
     expect(page.locator(".flash")).to_have_text("Konto zostało utworzone")
     account_id = int(page.url.rsplit("/", 1)[1])
     saved = _load(runtime, tenant, Account, account_id)
     assert isinstance(saved, Account)
-    _assert_saved(saved, user, group_id, project_id)
+    _assert_saved(saved, mailenv, user, group_id, project_id)
 
     page.get_by_role("navigation", name="Menu główne").get_by_role("link", name="Konta").click()
     row = page.locator(f"tr[data-account-id='{account_id}']")
     expect(row).to_contain_text("biuro@alfa.example.test")
-    expect(row).to_contain_text("IMAP · imap.alfa.example.test")
+    expect(row).to_contain_text(f"IMAP · {mailenv.host}")
     expect(row).to_contain_text("Firma")
 
     row.get_by_role("link", name="biuro@alfa.example.test").click()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from importlib import resources
@@ -11,8 +12,18 @@ import pydantic
 import pytest
 from starlette.datastructures import FormData
 
+from postroom.api.routes.oauth import CALLBACK_PATH
+from postroom.autoconfig import guess, ispconfig, srv
+from postroom.autoconfig.presets import bundled_presets
+from postroom.enums import Language
+from postroom.mail.report import Advice, StepName
 from postroom.services.account_schemas import AccountCreate, AccountOptionsUpdate, AccountUpdate
+from postroom.web.discovery_view import SOURCE_ADVICE, translate_advice
 from postroom.web.forms import parse_account_form, submitted_values
+from postroom.web.i18n import Translator
+from postroom.web.rendering import duration, linkify
+from postroom.web.report_view import ADVICE, STEP_LABELS
+from postroom.web.routes_account_setup import OAUTH_CALLBACK_PATH
 from postroom.web.routes_accounts import parse_bulk_options
 
 WEB = Path(resources.files("postroom.web"))  # type: ignore[arg-type]
@@ -115,16 +126,31 @@ def test_bulk_with_nothing_chosen_changes_nothing() -> None:
     assert parse_bulk_options(form({"bulk_active": "", "bulk_fetch_since": ""})) == {}
 
 
+_TRANSLATING = {"N_", "translate", "_"}
+
+
+def _python_messages(source: str) -> set[str]:
+    """First arguments of N_("…"), translate("…") and _("…") calls that are string literals."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        first = node.args[0]
+        if name in _TRANSLATING and isinstance(first, ast.Constant):
+            found.add(str(first.value))
+    return found
+
+
 def _used_messages() -> set[str]:
-    """Every string the UI translates: _("…") in templates, N_/translate/_("…") in Python."""
+    """Every string the UI translates: _("…") in templates, N_/translate/_("…") in Python, and
+    the presets' advice, which the wizard shows translated by its English text."""
     used: set[str] = set()
     for template in (WEB / "templates").glob("*.html"):
         used |= {m[1] for m in re.findall(r"""_\(\s*(["'])(.+?)\1""", template.read_text())}
     for module in WEB.glob("*.py"):
-        for call in re.findall(
-            r"""\b(?:N_|translate|_)\(\s*((?:"[^"\n]*"\s*)+)""", module.read_text()
-        ):
-            used.add("".join(re.findall(r'"([^"\n]*)"', call)))
+        used |= _python_messages(module.read_text())
+    used |= {preset.advice for preset in bundled_presets() if preset.advice}
     return used
 
 
@@ -138,3 +164,48 @@ def test_every_message_has_a_translation_and_none_is_stale(language: str) -> Non
     if language == "pl":
         untranslated = [k for k, v in catalogue.items() if v == k and len(k) > 12]
         assert untranslated == []
+
+
+def test_every_step_and_every_advice_has_words_in_the_ui() -> None:
+    assert set(STEP_LABELS) == set(StepName)
+    assert set(ADVICE) == set(Advice)
+
+
+def test_the_sources_fixed_advice_is_the_text_the_ui_translates() -> None:
+    # The wizard translates the lookup sources' advice by its English text: the same text.
+    assert set(SOURCE_ADVICE) == {
+        guess._ADVICE,
+        srv._LOGIN_ADVICE,
+        ispconfig._PLAIN_HTTP_ADVICE,
+        ispconfig._UNENCRYPTED_ADVICE,
+    }
+
+
+def test_foreign_srv_advice_is_translated_with_its_names() -> None:
+    text = (
+        "The DNS records of firma.pl point to mail.example.net: check that this is your "
+        "provider's server before entering a password."
+    )
+    translated = translate_advice(text, Translator(Language.PL))
+    assert translated.startswith("Rekordy DNS domeny firma.pl wskazują na mail.example.net:")
+    assert translate_advice("Something new.", Translator(Language.PL)) == "Something new."
+
+
+def test_the_oauth_callback_is_the_apis() -> None:
+    assert OAUTH_CALLBACK_PATH == CALLBACK_PATH
+
+
+@pytest.mark.parametrize(
+    ("milliseconds", "language", "shown"),
+    [(12, "pl", "12 ms"), (999, "en", "999 ms"), (3607, "pl", "3,6 s"), (3607, "en", "3.6 s")],
+)
+def test_durations_read_as_people_write_them(milliseconds: int, language: str, shown: str) -> None:
+    assert duration(milliseconds, language) == shown
+
+
+def test_only_https_links_in_advice_become_links() -> None:
+    html = str(linkify("See https://a.example/x?y=1&z=2. Or <b>http://b.example</b>"))
+    assert html == (
+        'See <a href="https://a.example/x?y=1&amp;z=2" target="_blank" rel="noopener noreferrer">'
+        "https://a.example/x?y=1&amp;z=2</a>. Or &lt;b&gt;http://b.example&lt;/b&gt;"
+    )

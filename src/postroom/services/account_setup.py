@@ -21,6 +21,7 @@ from postroom.db.models import Account, User
 from postroom.mail.account_probe import AccountTarget
 from postroom.mail.oauth import OAuthNetworkError
 from postroom.mail.report import AccountTestReport
+from postroom.mail.steps import ProgressCallback
 from postroom.secrets import Secret
 from postroom.services import account_health, accounts, history, oauth_tokens
 from postroom.services.account_schemas import AccountCreate, AccountUpdate
@@ -83,16 +84,20 @@ def target_for_new_settings(
 
 
 def _probe(
-    runtime: Runtime, target: AccountTarget, account: tuple[int, int] | None = None
+    runtime: Runtime,
+    target: AccountTarget,
+    account: tuple[int, int] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> AccountTestReport:
-    """Run the test; a saved account's (company id, account id) lets OAuth2 logins get a token."""
+    """Run the test; a saved account's (company id, account id) lets OAuth2 logins get a token.
+    `progress` gets each probe's report so far after every step (a live view)."""
 
     async def run() -> AccountTestReport:
         filled = target
         if account is not None and needs_oauth_token(target):
             filled = with_oauth_token(target, await _access_token(runtime, *account))
         account_id = account[1] if account else None
-        return await probe_target(filled, runtime.settings, account_id=account_id)
+        return await probe_target(filled, runtime.settings, progress, account_id=account_id)
 
     return asyncio.run(run())
 
@@ -107,28 +112,72 @@ async def _access_token(runtime: Runtime, company_id: int, account_id: int) -> S
 
 
 def check_new_settings(
-    begin: Begin, runtime: Runtime, *, data: AccountCreate, send_test_message: bool = False
+    begin: Begin,
+    runtime: Runtime,
+    *,
+    data: AccountCreate,
+    send_test_message: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> AccountTestReport:
     """ "Test account" before saving: the report, whether it passed or not; nothing is stored."""
     target = target_for_new_settings(begin, runtime, data=data, send_test_message=send_test_message)
-    return _probe(runtime, target)
+    return _probe(runtime, target, progress=progress)
 
 
 def check_saved_account(
-    begin: Begin, runtime: Runtime, *, account_id: int, send_test_message: bool = False
+    begin: Begin,
+    runtime: Runtime,
+    *,
+    account_id: int,
+    send_test_message: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> AccountTestReport:
     """Test an account's stored settings; the report and its outcome are kept (health)."""
     with begin() as tx:
         account = accounts.get_usable_account(tx.session, actor=tx.actor, account_id=account_id)
         target = target_of(account, runtime.secret_box, send_test_message=send_test_message)
         company_id = account.company_id
-    report = _probe(runtime, target, (company_id, account_id))
+    report = _probe(runtime, target, (company_id, account_id), progress)
     with begin() as tx:
         account = accounts.get_usable_account(tx.session, actor=tx.actor, account_id=account_id)
         account_health.record_test(
             account, report, auth_failure_limit=runtime.settings.account_auth_failure_limit
         )
     return report
+
+
+def check_changed_settings(
+    begin: Begin,
+    runtime: Runtime,
+    *,
+    account_id: int,
+    data: AccountUpdate,
+    send_test_message: bool = False,
+    progress: ProgressCallback | None = None,
+) -> AccountTestReport:
+    """ "Test account" on a saved account's form: its settings with `data` applied, both sides,
+    nothing saved. Without a change of connection settings it is `check_saved_account`."""
+
+    def build(tx: Transaction) -> tuple[AccountTarget, bool, int]:
+        current = accounts.get_account(tx.session, actor=tx.actor, account_id=account_id)
+        before = history.snapshot(current)
+        account = accounts.update_account(
+            tx.session, actor=tx.actor, account_id=account_id, data=data, box=runtime.secret_box
+        )
+        changed = changed_sides(before, history.snapshot(account)).any
+        target = target_of(account, runtime.secret_box, send_test_message=send_test_message)
+        return target, changed, account.company_id
+
+    target, changed, company_id = _dry_run(begin, build)
+    if not changed:
+        return check_saved_account(
+            begin,
+            runtime,
+            account_id=account_id,
+            send_test_message=send_test_message,
+            progress=progress,
+        )
+    return _probe(runtime, target, (company_id, account_id), progress)
 
 
 def create_tested_account(begin: Begin, runtime: Runtime, *, data: AccountCreate) -> Account:

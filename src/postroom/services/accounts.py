@@ -48,6 +48,7 @@ class AccountFilter:
     active: bool | None = None
     project_id: int | None = None
     incoming_protocol: IncomingProtocol | None = None
+    needs_attention: bool | None = None  # account health: waiting for a person
 
 
 def get_account(session: Session, *, actor: User, account_id: int) -> Account:
@@ -103,6 +104,8 @@ def _filter_conditions(actor: User, filters: AccountFilter) -> list[ColumnElemen
         conditions.append(Account.id.in_(bound))
     if filters.incoming_protocol is not None:
         conditions.append(Account.incoming_protocol == filters.incoming_protocol)
+    if filters.needs_attention is not None:
+        conditions.append(Account.needs_attention.is_(filters.needs_attention))
     return conditions
 
 

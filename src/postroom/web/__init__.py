@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from postroom.services.runtime import Runtime
-from postroom.web import routes_account_form, routes_accounts, routes_auth
+from postroom.web import routes_account_form, routes_account_setup, routes_accounts, routes_auth
 from postroom.web.errors import install_error_pages
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -30,6 +30,8 @@ def create_web_app(runtime: Runtime, *, lifespan: Lifespan | None = None) -> Fas
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
     app.include_router(routes_auth.router)
     app.include_router(routes_accounts.router)
+    # Before the account form: "/accounts/new/…" must not be read as an account id.
+    app.include_router(routes_account_setup.router)
     app.include_router(routes_account_form.router)
     install_error_pages(app)
     return app

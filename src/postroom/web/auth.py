@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, replace
 from typing import Annotated
 from urllib.parse import quote
 
@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 
 from postroom.db.models import User
 from postroom.enums import Language
-from postroom.services import websessions
+from postroom.services import accounts, websessions
 from postroom.services.runtime import Runtime
 from postroom.web.i18n import DEFAULT_LANGUAGE, parse_language
 
@@ -27,6 +27,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 HOME = "/accounts"
 _YEAR = 365 * 24 * 3600
+ATTENTION_SHOWN = 5  # accounts named in the page-top notice; the list shows them all
 
 
 class LoginRequiredError(Exception):
@@ -42,6 +43,15 @@ class CsrfError(Exception):
 
 
 @dataclass(frozen=True)
+class AttentionItem:
+    """An account that waits for a person (account health), for the notice on every page."""
+
+    account_id: int
+    email: str
+    reason: str | None  # AttentionReason value
+
+
+@dataclass(frozen=True)
 class Visitor:
     """The logged-in user as far as the page frame needs: no database session attached."""
 
@@ -52,6 +62,17 @@ class Visitor:
     language: Language
     csrf_token: str
     cookie_value: str
+    # Their own accounts needing attention; for an administrator, all of the company's.
+    attention: tuple[AttentionItem, ...] = ()
+    attention_total: int = 0
+
+
+@dataclass(frozen=True)
+class WebTransaction:
+    """What account_setup's `begin` yields: the visitor's company session and their user."""
+
+    session: Session
+    actor: User
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -90,9 +111,23 @@ def find_visitor(request: Request) -> Visitor | None:
             csrf_token=row.csrf_token,
             cookie_value=cookie,
         )
+    visitor = _with_attention(get_runtime(request), visitor)
     # Error pages rendered later in this request use it for the language and the header.
     request.state.visitor = visitor
     return visitor
+
+
+def _with_attention(runtime: Runtime, visitor: Visitor) -> Visitor:
+    """The accounts the visitor is to be told about: the owner and the administrators are the
+    ones notified when an account needs attention."""
+    owner = None if visitor.is_admin else accounts.OWNER_ME
+    filters = accounts.AccountFilter(needs_attention=True, owner=owner)
+    with tenant_work(runtime, visitor) as (session, actor):
+        found, total = accounts.list_accounts(
+            session, actor=actor, filters=filters, limit=ATTENTION_SHOWN
+        )
+        items = tuple(AttentionItem(a.id, a.email_address, a.attention_reason) for a in found)
+    return replace(visitor, attention=items, attention_total=total)
 
 
 def require_visitor(request: Request) -> Visitor:
@@ -116,6 +151,19 @@ def tenant_work(runtime: Runtime, visitor: Visitor) -> Iterator[tuple[Session, U
     """A transaction confined to the visitor's company, and the visitor's user in it."""
     with runtime.tenant(visitor.company_id) as session:
         yield session, load_actor(session, visitor)
+
+
+def transactions(
+    runtime: Runtime, visitor: Visitor
+) -> Callable[[], AbstractContextManager[WebTransaction]]:
+    """account_setup's `begin`: each call opens one transaction as the visitor."""
+
+    @contextmanager
+    def begin() -> Iterator[WebTransaction]:
+        with tenant_work(runtime, visitor) as (session, actor):
+            yield WebTransaction(session, actor)
+
+    return begin
 
 
 def tokens_match(presented: str | None, expected: str) -> bool:

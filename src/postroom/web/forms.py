@@ -16,6 +16,8 @@ from postroom.services.account_schemas import (
 )
 
 OWNER_FIELD = "owner_user_id"
+# The setup wizard's one password: used for each side whose own password input is left empty.
+MAILBOX_PASSWORD = "mailbox_password"  # noqa: S105  (a field name, not a secret)
 OWNER_COMPANY = "company"  # the owner select's value for a shared (company) account
 
 BOOL_FIELDS = frozenset(
@@ -86,7 +88,22 @@ def parse_account_form(form: Any, *, with_owner: bool, new: bool) -> dict[str, A
     return data
 
 
-def _display(value: Any) -> Any:
+def with_mailbox_password(data: dict[str, Any], form: Any) -> dict[str, Any]:
+    """A new account's input with the wizard's password on each side that has none of its own."""
+    shared = str(form.get(MAILBOX_PASSWORD) or "")
+    if shared:
+        for name in SECRET_FIELDS:
+            data.setdefault(name, shared)
+    return data
+
+
+def typed_secrets(form: Any) -> frozenset[str]:
+    """The password inputs the user filled in: after a refusal they are asked to type them again
+    (a typed password is never sent back to the browser, A12)."""
+    return frozenset(name for name in (*SECRET_FIELDS, MAILBOX_PASSWORD) if form.get(name))
+
+
+def display_value(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, Enum):
@@ -101,7 +118,7 @@ def _display(value: Any) -> Any:
 
 
 def default_values(owner_user_id: int | None) -> dict[str, Any]:
-    values = {name: _display(v) for name, v in AccountVisibleSettings().model_dump().items()}
+    values = {name: display_value(v) for name, v in AccountVisibleSettings().model_dump().items()}
     values["email_address"] = ""
     values[OWNER_FIELD] = OWNER_COMPANY if owner_user_id is None else str(owner_user_id)
     return _without_secrets(values)
@@ -110,7 +127,7 @@ def default_values(owner_user_id: int | None) -> dict[str, Any]:
 def account_values(account: Account) -> dict[str, Any]:
     """What the form shows for a saved account. Passwords never: the inputs stay empty."""
     values: dict[str, Any] = {
-        name: _display(getattr(account, name)) for name in (*TEXT_FIELDS, *BOOL_FIELDS)
+        name: display_value(getattr(account, name)) for name in (*TEXT_FIELDS, *BOOL_FIELDS)
     }
     owner = account.owner_user_id
     values[OWNER_FIELD] = OWNER_COMPANY if owner is None else str(owner)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
-from postroom.enums import Language
+from postroom.enums import AttentionReason, Language
 from postroom.web.auth import CSRF_FIELD, CSRF_HEADER, Visitor, visitor_language
 from postroom.web.i18n import N_, Translator
 
 FLASH_COOKIE = "postroom_flash"
+ATTENTION_REASONS = {
+    AttentionReason.AUTH_FAILURES.value: N_("the server refuses the login"),
+    AttentionReason.OAUTH_RECONNECT.value: N_("sign in with the provider again"),
+}
 
 # Only these can be flashed: the cookie names a message, it never carries text to show.
 FLASH_MESSAGES = {
@@ -27,29 +33,62 @@ FLASH_MESSAGES = {
     "logged_out": N_("You have been logged out"),
 }
 
-# Scripts only from this site, no framing (clickjacking), no plug-ins, forms post only here.
+# Scripts only from this site, no framing (clickjacking), no plug-ins, forms post only here
+# (plus, on a page that offers it, the OAuth2 provider a "Connect" form redirects to).
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 _SECURITY_HEADERS = {
-    "Content-Security-Policy": _CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",  # pages show account settings: keep them out of shared caches
 }
+_URL = re.compile(r"https://[^\s()<>\"']+[^\s()<>\"'.,;:]")
+
+
+def security_headers(form_targets: Sequence[str] = ()) -> dict[str, str]:
+    """`form_targets`: origins a form on the page may be redirected to (browsers apply
+    form-action to the redirects after a POST, CSP Level 3 §6.4.1)."""
+    csp = " ".join((_CSP, *form_targets))
+    return {"Content-Security-Policy": csp, **_SECURITY_HEADERS}
+
+
+def linkify(text: str) -> Markup:
+    """Advice text with its https:// links clickable (escaped first; only https is linked)."""
+    parts, last = [], 0
+    for found in _URL.finditer(text):
+        url = found.group(0)
+        parts.append(escape(text[last : found.start()]))
+        parts.append(
+            Markup('<a href="{0}" target="_blank" rel="noopener noreferrer">{0}</a>').format(url)
+        )
+        last = found.end()
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
+def duration(milliseconds: int, language: str) -> str:
+    """12 ms, or 3.6 s (3,6 s in Polish) from a second on."""
+    if milliseconds < 1000:
+        return f"{milliseconds} ms"
+    seconds = f"{milliseconds / 1000:.1f}"
+    return (seconds.replace(".", ",") if language == Language.PL.value else seconds) + " s"
 
 
 @cache
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("postroom.web", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["linkify"] = linkify
+    env.filters["duration"] = duration
+    return env
 
 
 def _flash_text(request: Request, translate: Translator) -> str | None:
@@ -60,18 +99,18 @@ def _flash_text(request: Request, translate: Translator) -> str | None:
     return translate(FLASH_MESSAGES[key], n=int(number) if number.isdigit() else 0)
 
 
-def render(
+def render_text(
     request: Request,
     template: str,
     context: Mapping[str, Any] | None = None,
     *,
-    status_code: int = 200,
     language: Language | None = None,
-) -> HTMLResponse:
-    """The page in `language`, else the visitor's (their setting, or the login page's cookie)."""
+) -> str:
+    """A page or fragment in `language`, else the visitor's (their setting, or the login
+    page's cookie)."""
     visitor: Visitor | None = getattr(request.state, "visitor", None)
     translate = Translator(language or visitor_language(request))
-    page = (
+    return (
         environment()
         .get_template(template)
         .render(
@@ -84,11 +123,25 @@ def render(
                 "current_path": request.url.path,
                 "current_url": _current_url(request),
                 "flash": _flash_text(request, translate),
+                "attention_reasons": ATTENTION_REASONS,
                 **(context or {}),
             }
         )
     )
-    response = HTMLResponse(page, status_code=status_code, headers=_SECURITY_HEADERS)
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    language: Language | None = None,
+    form_targets: Sequence[str] = (),
+) -> HTMLResponse:
+    page = render_text(request, template, context, language=language)
+    headers = security_headers(form_targets)
+    response = HTMLResponse(page, status_code=status_code, headers=headers)
     if FLASH_COOKIE in request.cookies:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response

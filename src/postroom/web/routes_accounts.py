@@ -35,6 +35,7 @@ BULK_BOOLS = (
 BULK_VALUES = ("fetch_interval_minutes", "fetch_since", "sent_folder", "drafts_folder")
 BULK_CLEARABLE = ("fetch_since", "sent_folder", "drafts_folder")
 BULK_PREFIX = "bulk_"
+ATTENTION = "attention"
 NOTHING_SELECTED = N_("Select at least one account.")
 NOTHING_CHANGED = N_("Choose at least one option to change.")
 
@@ -45,7 +46,7 @@ class ListQuery:
 
     q: str = ""
     owner: str = "all"
-    active: str = ""  # "", "yes", "no"
+    active: str = ""  # "", "yes", "no", "attention" (account health)
     page: int = 1
 
     @classmethod
@@ -56,7 +57,7 @@ class ListQuery:
         return cls(
             q=str(source.get("q") or "").strip()[:200],
             owner=owner if owner in OWNER_FILTERS else "all",
-            active=active if active in ("yes", "no") else "",
+            active=active if active in ("yes", "no", ATTENTION) else "",
             page=max(1, int(page)) if page.isdigit() else 1,
         )
 
@@ -64,7 +65,8 @@ class ListQuery:
         return accounts.AccountFilter(
             q=self.q or None,
             owner=None if self.owner == "all" else self.owner,
-            active=None if not self.active else self.active == "yes",
+            active=None if self.active in ("", ATTENTION) else self.active == "yes",
+            needs_attention=True if self.active == ATTENTION else None,
         )
 
     def url(self, page: int) -> str:

@@ -36,6 +36,8 @@ class AccountRow:
     options: list[str]
     fetch_interval: int
     can_edit: bool
+    needs_attention: bool = False
+    attention_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ def account_rows(session: Session, actor: User, accounts: list[Account]) -> list
                 options=_options_summary(account),
                 fetch_interval=account.fetch_interval_minutes,
                 can_edit=access.can_edit(actor, account),
+                needs_attention=account.needs_attention,
+                attention_reason=account.attention_reason,
             )
         )
     return rows
