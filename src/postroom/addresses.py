@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from email_validator import EmailNotValidError, validate_email
 
 
@@ -23,3 +25,25 @@ def normalize_address(value: str) -> str:
     except EmailNotValidError as exc:
         raise InvalidAddressError(f"{value!r} is not a valid e-mail address: {exc}") from exc
     return result.normalized
+
+
+@lru_cache(maxsize=4096)
+def ascii_address(value: str) -> str:
+    """The address as it goes into headers and SMTP envelopes without SMTPUTF8, or raise.
+
+    A non-ASCII domain becomes its IDNA A-label (xn--…), which every server understands;
+    a non-ASCII local part has no ASCII form and would need SMTPUTF8 (RFC 6531). Cached:
+    building one message asks about the same addresses several times.
+    """
+    if any(ch in value for ch in "\r\n\0"):
+        raise InvalidAddressError("an e-mail address cannot contain line breaks")
+    try:
+        result = validate_email(value, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise InvalidAddressError(f"{value!r} is not a valid e-mail address: {exc}") from exc
+    if result.ascii_email is None:
+        raise InvalidAddressError(
+            f"{value!r} has non-ASCII characters before the @, which needs SMTPUTF8 "
+            "(RFC 6531); Postroom sends only addresses whose part before the @ is ASCII"
+        )
+    return str(result.ascii_email)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _MIN_PLATFORM_TOKEN_LENGTH = 32
@@ -29,12 +30,47 @@ class Settings(BaseSettings):
     # A host application provisions companies with this token (Authorization: Bearer …).
     platform_token: SecretStr | None = None
     log_level: str = "INFO"
-    # Documents a verified company may send through the platform relay (B5).
+    # Documents a company may send through the platform relay (B5); a company's own limit wins.
     relay_document_limit: int = Field(default=50, ge=0)
+    # The platform relay (B5): an SMTP smarthost for companies that send without their own
+    # server. No host: no relay. Mail through it says From: the company's name
+    # <relay_from_address> (also the envelope sender) with Reply-To: the sending user, because
+    # only the platform's domain passes SPF/DKIM/DMARC for mail the relay sends (RFC 7489).
+    relay_host: str | None = None
+    relay_port: int = Field(default=587, ge=1, le=65535)
+    relay_security: Literal["none", "starttls", "tls"] = "starttls"
+    relay_username: str | None = None
+    relay_password: SecretStr | None = None
+    relay_from_address: str | None = None
+
+    @model_validator(mode="after")
+    def _relay_is_complete(self) -> Settings:
+        # A half-configured relay would fail at the first send, long after start-up.
+        if self.relay_host and not self.relay_from_address:
+            raise ValueError("POSTROOM_RELAY_FROM_ADDRESS must be set with POSTROOM_RELAY_HOST")
+        address = self.relay_from_address or ""
+        if address and ("@" not in address or any(ch in address for ch in "\r\n <>")):
+            raise ValueError(
+                "POSTROOM_RELAY_FROM_ADDRESS must be a bare address: relay@example.com"
+            )
+        if bool(self.relay_username) != (self.relay_password is not None):
+            raise ValueError("POSTROOM_RELAY_USERNAME and POSTROOM_RELAY_PASSWORD go together")
+        return self
+
     session_max_age_seconds: int = Field(default=12 * 3600, ge=60)
     # Set to true only behind HTTPS; the session cookie then carries `Secure`.
     secure_cookies: bool = False
     worker_poll_seconds: float = Field(default=5.0, gt=0)
+    # Outbox delivery (docs/outbox.md): parallel SMTP connections per server (account or relay),
+    # messages claimed per batch, how long a claim lasts before another worker may take the
+    # message over, the retry backoff (doubling from base to max, with jitter), the time limit
+    # of each SMTP stage.
+    delivery_connections: int = Field(default=4, ge=1, le=50)
+    delivery_batch_size: int = Field(default=200, ge=1, le=5000)
+    delivery_lease_seconds: float = Field(default=300.0, ge=5)
+    delivery_retry_base_seconds: float = Field(default=60.0, gt=0)
+    delivery_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    delivery_smtp_timeout_seconds: float = Field(default=300.0, gt=0)
     # CAs trusted for mail servers in addition to the system's (a PEM file).
     extra_ca_file: Path | None = None
     # Networks that user-given hosts may resolve to although internal (comma-separated CIDRs).
@@ -43,6 +79,19 @@ class Settings(BaseSettings):
     account_test_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     # Login failures in a row after which an account "needs attention" and stops fetching.
     account_auth_failure_limit: int = Field(default=10, ge=1)
+    # Messages (C1, docs/api.md): the domain of Message-IDs (unset: each sender's own domain),
+    # the largest attachment or upload, the largest whole message once encoded, recipients per
+    # message (RFC 5321 §4.5.3.1.8 guarantees 100), and how long a send is retried (C3).
+    message_id_domain: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+        r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$",
+    )
+    max_attachment_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    max_message_bytes: int = Field(default=40 * 1024 * 1024, ge=64 * 1024)
+    max_recipients: int = Field(default=100, ge=1, le=10000)
+    send_retry_deadline_hours: float = Field(default=72.0, gt=0)
     # Autodiscovery (docs/autoconfig.md): DNS servers as comma-separated IPs, empty = the
     # system's; the most one lookup may take; whether autoconfig files may come over plain HTTP.
     dns_nameservers: str = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,27 @@ class ValidationError(PostroomError, ValueError):
     @classmethod
     def for_field(cls, field_name: str, message: str, code: str = "invalid") -> ValidationError:
         return cls(message, [FieldProblem(field_name, message, code)])
+
+
+class RefusalReason(StrEnum):
+    """Why a send was refused (B1–B6); each is the `code` of a SendingRefusedError."""
+
+    EMAIL_OFF = "email_off"  # the company has not turned e-mail on (B6)
+    NO_SENDER_AVAILABLE = "no_sender_available"  # no usable account and no relay
+    ACCOUNT_NOT_USABLE = "account_not_usable"  # visible to the user, but not theirs to send from
+    ACCOUNT_NOT_IN_PROJECT = "account_not_in_project"  # bound to other projects (B4)
+    ACCOUNT_INACTIVE = "account_inactive"  # set inactive (A7): parked, not sent from
+    RELAY_NOT_ALLOWED = "relay_not_allowed"  # the company sends through its own servers (B6)
+    RELAY_NOT_CONFIGURED = "relay_not_configured"  # this installation has no relay
+    RELAY_LIMIT_REACHED = "relay_limit_reached"  # the relay's document limit is used up (B5)
+    RELAY_REQUIRES_VERIFICATION = "relay_requires_verification"  # HR / own templates (B5)
+
+
+class SendingRefusedError(PostroomError, PermissionError):
+    """A send the rules do not allow; the message says why and how to lift the refusal."""
+
+    code = "sending_refused"
+
+    def __init__(self, reason: RefusalReason, message: str) -> None:
+        super().__init__(message, code=reason.value)
+        self.reason = reason

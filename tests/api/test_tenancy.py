@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from postroom.api import create_api_app
 from postroom.services.runtime import Runtime
 from tests.api.helpers import create, create_account
+from tests.api.sending_helpers import sending_rows
 from tests.fixtures.mailenv import MailEnv
 from tests.support import MAILBOX_PASSWORD, Member, Tenant
 
@@ -23,6 +24,7 @@ class Resources:
     project: dict[str, Any]
     account: dict[str, Any]
     token_id: int
+    sending: dict[str, int]  # file, message and draft ids (tests/api/sending_helpers.py)
 
 
 @pytest.fixture
@@ -42,12 +44,14 @@ def ours(client: TestClient, tenant: Tenant, mailenv: MailEnv) -> Resources:
         access_group_ids=[group["id"]],
     )
     token = create(client, admin, "tokens", {"user_id": user["id"], "name": "erp"})
-    return Resources(user, group, project, account, token["id"])
+    sending = sending_rows(client, admin, account["id"], project["id"])
+    return Resources(user, group, project, account, token["id"], sending)
 
 
 def _requests(r: Resources) -> list[tuple[str, str, dict[str, Any] | None]]:
     """Every API route that names one of our rows, as the other company would call it."""
     uid, gid, pid, aid = r.user["id"], r.group["id"], r.project["id"], r.account["id"]
+    mid, fid, did = r.sending["message"], r.sending["file"], r.sending["draft"]
     return [
         ("GET", f"/users/{uid}", None),
         ("PATCH", f"/users/{uid}", {"name": "Hacked"}),
@@ -69,6 +73,16 @@ def _requests(r: Resources) -> list[tuple[str, str, dict[str, Any] | None]]:
         ("GET", f"/accounts/{aid}/test", None),
         ("POST", f"/accounts/{aid}/oauth/start", {"provider": "google"}),
         ("PATCH", "/accounts", {"account_ids": [aid], "options": {"active": False}}),
+        ("GET", f"/senders?project_id={pid}", None),  # their project: 404 (tests/api)
+        ("GET", f"/messages/{mid}", None),
+        ("GET", f"/messages/{mid}/raw", None),
+        ("GET", f"/files/{fid}", None),
+        ("GET", f"/files/{fid}/content", None),
+        ("DELETE", f"/files/{fid}", None),
+        ("GET", f"/drafts/{did}", None),
+        ("PUT", f"/drafts/{did}", {"subject": "Hacked"}),
+        ("DELETE", f"/drafts/{did}", None),
+        ("POST", f"/drafts/{did}/send", None),
     ]
 
 
@@ -88,24 +102,42 @@ _UNNAMED_ROUTES = {
     ("GET", "/company"),
     ("GET", "/autoconfig"),  # no company data: proposed settings for an address
     ("PATCH", "/company"),
+    ("GET", "/company/relay"),  # the caller's own company only (tests/api/test_senders.py)
     ("POST", "/companies"),
     ("GET", "/companies/{company_id}"),
     ("GET", "/oauth/callback"),  # no token: the state names the sign-in (tests/oauth)
     ("PATCH", "/companies/{company_id}"),
+    ("POST", "/messages"),  # their file or account named in the body: tests/api/test_messages.py
+    ("GET", "/messages"),
+    ("POST", "/files"),
+    ("GET", "/files"),
+    ("POST", "/drafts"),
+    ("GET", "/drafts"),
+}
+
+
+_PATH_PARAMETERS = {
+    "users": "user_id",
+    "groups": "group_id",
+    "projects": "project_id",
+    "accounts": "account_id",
+    "tokens": "token_id",
+    "messages": "message_id",
+    "files": "file_id",
+    "drafts": "draft_id",
 }
 
 
 def _template(path: str, r: Resources) -> str:
-    path = path.split("?")[0]
-    for value, name in (
-        (r.user["id"], "user_id"),
-        (r.group["id"], "group_id"),
-        (r.project["id"], "project_id"),
-        (r.account["id"], "account_id"),
-        (r.token_id, "token_id"),
-    ):
-        path = path.replace(f"/{value}", f"/{{{name}}}", 1) if f"{{{name}}}" not in path else path
-    return path
+    """An id takes the name its collection gives it: /files/3/content is
+    /files/{file_id}/content (ids of different tables are often equal)."""
+    parts = path.split("?")[0].split("/")
+    return "/".join(
+        f"{{{_PATH_PARAMETERS[parts[i - 1]]}}}"
+        if part.isdigit() and parts[i - 1] in _PATH_PARAMETERS
+        else part
+        for i, part in enumerate(parts)
+    )
 
 
 def test_every_api_route_is_covered(runtime: Runtime, ours: Resources) -> None:
@@ -128,6 +160,9 @@ def _snapshot(client: TestClient, admin: Member, r: Resources) -> list[Any]:
         f"/projects/{r.project['id']}",
         f"/accounts/{r.account['id']}",
         f"/tokens?user_id={r.user['id']}",
+        f"/messages/{r.sending['message']}",
+        f"/files/{r.sending['file']}",
+        f"/drafts/{r.sending['draft']}",
     ]
     return [client.get(f"/api/v1{p}", headers=admin.headers).json() for p in paths]
 
@@ -164,7 +199,9 @@ def test_a_nonexistent_id_and_another_companys_id_look_the_same(
     )
 
 
-@pytest.mark.parametrize("path", ["users", "groups", "projects", "accounts", "tokens"])
+@pytest.mark.parametrize(
+    "path", ["users", "groups", "projects", "accounts", "tokens", "messages", "files", "drafts"]
+)
 def test_lists_show_only_own_company(
     client: TestClient, other_tenant: Tenant, ours: Resources, path: str
 ) -> None:

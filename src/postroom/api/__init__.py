@@ -6,7 +6,19 @@ from fastapi import FastAPI
 
 from postroom import __version__
 from postroom.api.errors import install_error_handlers
-from postroom.api.routes import accounts, autoconfig, companies, groups, oauth, projects, users
+from postroom.api.routes import (
+    accounts,
+    autoconfig,
+    companies,
+    drafts,
+    files,
+    groups,
+    messages,
+    oauth,
+    projects,
+    senders,
+    users,
+)
 from postroom.services.runtime import Runtime
 
 
@@ -23,6 +35,8 @@ def create_api_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for module in (companies, users, groups, projects, accounts, oauth, autoconfig):
+    for module in (companies, users, groups, projects, accounts, oauth, autoconfig, senders):
+        app.include_router(module.router)
+    for module in (messages, files, drafts):
         app.include_router(module.router)
     return app

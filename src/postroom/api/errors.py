@@ -16,6 +16,7 @@ from postroom.errors import (
     NotFoundError,
     PermissionDeniedError,
     PostroomError,
+    SendingRefusedError,
     ValidationError,
 )
 from postroom.services.account_test import AccountTestFailedError
@@ -29,6 +30,7 @@ _STATUS = {
     AuthenticationError: 401,
     ConflictError: 409,
     ValidationError: 422,
+    SendingRefusedError: 403,  # a rule of B1–B6 forbids this send; `code` says which
 }
 _TITLES = {
     400: "Bad request",

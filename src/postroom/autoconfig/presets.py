@@ -48,6 +48,7 @@ class Preset:
     servers: tuple[ServerTemplate, ...]  # incoming then outgoing, each in file order
     advice: str
     daily_send_limit: int | None
+    stores_sent_mail: bool = False  # the provider files sent mail itself (C4)
 
     def propose(self, email: EmailAddress, source: str, mx_host: str = "") -> Proposal:
         proposal = propose(
@@ -116,7 +117,15 @@ def _preset(preset_id: str, entry: dict[str, Any]) -> Preset:
         servers=_servers(entry, where),
         advice=str(entry.get("advice", "")),
         daily_send_limit=limit,
+        stores_sent_mail=_flag(entry, "stores_sent_mail", where),
     )
+
+
+def _flag(entry: dict[str, Any], key: str, where: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        raise PresetFileError(f"{where}: {key} must be true or false")
+    return value
 
 
 def parse_presets(text: str) -> tuple[Preset, ...]:

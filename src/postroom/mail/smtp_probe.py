@@ -209,10 +209,21 @@ async def send_message(conn: Connection, sender: str, recipient: str, message: b
 
 def dot_stuff(message: bytes) -> bytes:
     """CRLF line ends and a doubled leading dot (RFC 5321 §4.5.2), ending in CRLF."""
-    lines = message.replace(b"\r\n", b"\n").split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    return b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n" for line in lines)
+    if not message:
+        return b""
+    if (
+        message.endswith(b"\r\n")
+        and not message.startswith(b".")
+        and b"\r\n." not in message
+        and message.count(b"\n") == message.count(b"\r\n")
+    ):
+        return message  # already CRLF throughout, no line starts with a dot: as it is
+    # Whole-buffer replaces run in C: the outbox stuffs every message it sends (performance.md).
+    text = message.replace(b"\r\n", b"\n")
+    if not text.endswith(b"\n"):
+        text += b"\n"
+    text = text.replace(b"\n", b"\r\n").replace(b"\r\n.", b"\r\n..")
+    return b"." + text if text.startswith(b".") else text
 
 
 async def probe_smtp(

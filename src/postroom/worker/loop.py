@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from postroom.services.runtime import Runtime
 from postroom.services.websessions import purge_expired_sessions
+from postroom.worker.delivery import run_delivery
+from postroom.worker.imap_jobs import append_sent_copies, save_drafts
 
 log = logging.getLogger("postroom.worker")
 
@@ -27,15 +29,26 @@ def _purge_sessions(runtime: Runtime) -> int:
         return purge_expired_sessions(session)
 
 
-DEFAULT_JOBS = (PeriodicJob("purge expired web sessions", 3600, _purge_sessions),)
+DEFAULT_JOBS = (
+    PeriodicJob("purge expired web sessions", 3600, _purge_sessions),
+    # C4: copies of sent mail and drafts on the accounts' IMAP servers (docs/outbox.md).
+    PeriodicJob("append sent copies", 30, append_sent_copies),
+    PeriodicJob("store drafts on IMAP", 15, save_drafts),
+)
 
 
 async def run_worker(
-    runtime: Runtime, stop: asyncio.Event, jobs: tuple[PeriodicJob, ...] = DEFAULT_JOBS
+    runtime: Runtime,
+    stop: asyncio.Event,
+    jobs: tuple[PeriodicJob, ...] = DEFAULT_JOBS,
+    *,
+    delivery: bool = True,
 ) -> None:
-    """Run every job once at start, then each on its own schedule, until `stop` is set."""
+    """Run every job once at start, then each on its own schedule, until `stop` is set; the
+    outbox delivery loop runs alongside them (docs/outbox.md)."""
     next_run = dict.fromkeys(range(len(jobs)), 0.0)
     log.info("worker started", extra={"jobs": [job.name for job in jobs]})
+    sending = asyncio.create_task(run_delivery(runtime, stop)) if delivery else None
     while not stop.is_set():
         now = time.monotonic()
         for index, job in enumerate(jobs):
@@ -46,6 +59,8 @@ async def run_worker(
         timeout = max(0.05, min(wake - time.monotonic(), runtime.settings.worker_poll_seconds))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=timeout)
+    if sending is not None:
+        await sending  # finishes the transactions under way, releases the rest
     log.info("worker stopped")
 
 

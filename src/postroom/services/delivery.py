@@ -1,0 +1,369 @@
+"""The delivery engine: claim due messages, send them over reused connections, record results."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+
+from postroom.autoconfig.presets import Preset
+from postroom.config import Settings
+from postroom.db.base import utcnow
+from postroom.errors import NotFoundError
+from postroom.mail.sessions import open_smtp
+from postroom.mail.smtp_client import Envelope, SmtpSender
+from postroom.services import delivery_outcome as outcomes
+from postroom.services.delivery_outcome import Outcome
+from postroom.services.delivery_routes import (
+    ACCOUNT_GONE,
+    RouteInfo,
+    RouteKey,
+    load_route,
+    route_of,
+)
+from postroom.services.outbox import ClaimedMessage, RetryPolicy, claim_due, release, renew_leases
+from postroom.services.outbox_results import update_health, write_outcomes
+from postroom.services.runtime import Runtime
+
+log = logging.getLogger("postroom.delivery")
+STOP_GRACE_SECONDS = 30.0
+MAX_RECORD_RETRY_SECONDS = 30.0
+# Claimed messages held at once (sent but not yet recorded ones included), in batches.
+MAX_BATCHES_IN_HAND = 4
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    connections_per_route: int = 4
+    batch_size: int = 200
+    lease_seconds: float = 300.0
+    smtp_timeout: float = 300.0
+    connect_timeout: float = 60.0
+    poll_seconds: float = 1.0
+    # A connection waits this long for more mail to its server before it says QUIT.
+    idle_seconds: float = 2.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    presets: tuple[Preset, ...] | None = None  # None: the bundled presets
+    auth_failure_limit: int = 10
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryOptions:
+        return cls(
+            connections_per_route=settings.delivery_connections,
+            batch_size=settings.delivery_batch_size,
+            lease_seconds=settings.delivery_lease_seconds,
+            smtp_timeout=settings.delivery_smtp_timeout_seconds,
+            connect_timeout=min(60.0, settings.delivery_smtp_timeout_seconds),
+            poll_seconds=min(1.0, settings.worker_poll_seconds),
+            policy=RetryPolicy(
+                settings.delivery_retry_base_seconds, settings.delivery_retry_max_seconds
+            ),
+            auth_failure_limit=settings.account_auth_failure_limit,
+        )
+
+
+@dataclass(eq=False)
+class _Route:
+    key: RouteKey
+    queue: deque[ClaimedMessage] = field(default_factory=deque)
+    more: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    live: int = 0  # connections logged in and sending
+
+
+class DeliveryEngine:
+    """One worker's delivery: a claimer, connection tasks per route, one recorder.
+
+    Outcomes are written by a single recorder that takes every outcome gathered so far into
+    one short transaction per company (group commit): a message's "250 accepted" is written
+    at most one commit after the reply arrived, which is the only window in which a crash
+    can lead to a duplicate (docs/outbox.md).
+    """
+
+    def __init__(self, runtime: Runtime, *, worker_id: str, options: DeliveryOptions) -> None:
+        self.runtime = runtime
+        self.worker_id = worker_id
+        self.options = options
+        self._routes: dict[RouteKey, _Route] = {}
+        self._pending: dict[int, ClaimedMessage] = {}  # claimed, outcome not yet written
+        self._outcomes: list[Outcome] = []
+        self._outcome_ready = asyncio.Event()
+        self._space = asyncio.Event()
+        self._stopping = False
+        self._closing = False
+        self.recorded = 0
+
+    # --- the main loop -------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
+        """Deliver until `stop` is set (or, with `until_idle`, until nothing is due and every
+        claimed message is recorded); then finish or release what is in hand."""
+        recorder = asyncio.create_task(self._record_loop())
+        loop = asyncio.get_running_loop()
+        renew_at = loop.time() + self.options.lease_seconds / 3
+        try:
+            while not stop.is_set():
+                claimed = await self._claim_if_room()
+                if until_idle and claimed == 0 and not self._pending:
+                    break
+                if loop.time() >= renew_at:
+                    renew_at = loop.time() + self.options.lease_seconds / 3
+                    await self._renew()
+                if claimed is None:
+                    await _wait(stop, self._space, self.options.poll_seconds)
+                elif claimed < self.options.batch_size:
+                    await _wait(
+                        stop, self._space if until_idle else None, self.options.poll_seconds
+                    )
+        finally:
+            await self._shutdown(recorder)
+
+    def _queued(self) -> int:
+        return sum(len(route.queue) for route in self._routes.values())
+
+    async def _claim_if_room(self) -> int | None:
+        """Claim a batch while fewer than one batch waits to be sent (so the connections never
+        run dry while a claim is under way); None if there was no room."""
+        size = self.options.batch_size
+        if self._queued() >= size or len(self._pending) >= MAX_BATCHES_IN_HAND * size:
+            self._space.clear()
+            return None
+        claimed = await asyncio.to_thread(self._claim, size)
+        self._dispatch(claimed)
+        return len(claimed)
+
+    def _claim(self, limit: int) -> list[ClaimedMessage]:
+        with self.runtime.platform() as session:
+            return claim_due(
+                session,
+                worker_id=self.worker_id,
+                now=utcnow(),
+                limit=limit,
+                lease_seconds=self.options.lease_seconds,
+                presets=self.options.presets,
+            )
+
+    async def _renew(self) -> None:
+        ids = list(self._pending)
+
+        def renew() -> None:
+            with self.runtime.platform() as session:
+                renew_leases(
+                    session,
+                    worker_id=self.worker_id,
+                    message_ids=ids,
+                    until=utcnow() + timedelta(seconds=self.options.lease_seconds),
+                )
+
+        if ids:
+            await asyncio.to_thread(renew)
+
+    def _dispatch(self, claimed: list[ClaimedMessage]) -> None:
+        touched: list[_Route] = []
+        now = utcnow()
+        for message in claimed:
+            self._pending[message.id] = message
+            key = route_of(message)
+            if key is None:
+                self._emit(outcomes.permanent(message, ACCOUNT_GONE, now=now))
+                continue
+            if not message.open_recipients:  # recorded as sent to all before a crash
+                self._emit(outcomes.permanent(message, "No recipient left to send to.", now=now))
+                continue
+            route = self._routes.get(key)
+            if route is None:
+                route = self._routes[key] = _Route(key)
+            route.queue.append(message)
+            touched.append(route)
+        for route in dict.fromkeys(touched):
+            route.more.set()
+            self._spawn(route)
+
+    # --- connections -----------------------------------------------------------------------
+
+    def _spawn(self, route: _Route) -> None:
+        wanted = min(self.options.connections_per_route, len(route.queue))
+        while len(route.tasks) < wanted and not self._stopping:
+            task = asyncio.create_task(self._connection(route))
+            route.tasks.add(task)
+            task.add_done_callback(partial(self._connection_done, route))
+
+    def _connection_done(self, route: _Route, task: asyncio.Task[None]) -> None:
+        route.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery connection task failed", exc_info=task.exception())
+        if route.queue and not self._stopping:
+            self._spawn(route)  # a broken connection is replaced while mail waits
+        elif not route.tasks and not route.queue:
+            self._routes.pop(route.key, None)
+
+    async def _connection(self, route: _Route) -> None:
+        try:
+            info = await load_route(
+                self.runtime,
+                route.key,
+                timeout=self.options.connect_timeout,
+                presets=self.options.presets,
+            )
+            session = await open_smtp(info.target, info.options)
+        except Exception as exc:
+            self._connect_failed(route, exc)
+            return
+        sender = SmtpSender(session, timeout=self.options.smtp_timeout)
+        route.live += 1
+        try:
+            await self._send_all(route, sender, info)
+        finally:
+            route.live -= 1
+            await sender.close()
+
+    def _connect_failed(self, route: _Route, exc: Exception) -> None:
+        if route.live:  # other connections to this server work (e.g. a connection limit)
+            return
+        log.warning(
+            "cannot connect for delivery",
+            extra={"account_id": route.key.account_id, "error": str(exc)},
+        )
+        now = utcnow()
+        while route.queue:
+            message = route.queue.popleft()
+            if isinstance(exc, NotFoundError):
+                self._emit(outcomes.permanent(message, exc.message, now=now))
+            else:
+                self._emit(self._error(message, exc, connecting=True))
+
+    async def _send_all(self, route: _Route, sender: SmtpSender, info: RouteInfo) -> None:
+        while (message := await self._next(route)) is not None:
+            recipients = tuple(r.address for r in message.open_recipients)
+            envelope = Envelope(
+                message.envelope_from, recipients, message.mime, envelope_id=message.message_id
+            )
+            try:
+                result = await sender.send(envelope)
+            except Exception as exc:
+                self._emit(self._error(message, exc, connecting=False))
+                return
+            self._emit(
+                outcomes.from_transaction(
+                    message,
+                    result,
+                    now=utcnow(),
+                    policy=self.options.policy,
+                    sent_copy_needed=info.sent_copy_needed,
+                )
+            )
+            if not sender.usable:
+                return
+
+    async def _next(self, route: _Route) -> ClaimedMessage | None:
+        """The next message for this server; None after `idle_seconds` without one."""
+        while not route.queue:
+            if self._stopping:
+                return None
+            route.more.clear()
+            try:
+                async with asyncio.timeout(self.options.idle_seconds):
+                    await route.more.wait()
+            except TimeoutError:
+                return None
+        if self._stopping:
+            return None
+        message = route.queue.popleft()
+        if len(route.queue) < self.options.batch_size // 2:
+            self._space.set()  # time to claim more
+        return message
+
+    def _error(self, message: ClaimedMessage, exc: Exception, *, connecting: bool) -> Outcome:
+        return outcomes.from_error(
+            message, exc, now=utcnow(), policy=self.options.policy, connecting=connecting
+        )
+
+    # --- recording -------------------------------------------------------------------------
+
+    def _emit(self, outcome: Outcome) -> None:
+        self._outcomes.append(outcome)
+        self._outcome_ready.set()
+
+    async def _record_loop(self) -> None:
+        while True:
+            await self._outcome_ready.wait()
+            self._outcome_ready.clear()
+            batch, self._outcomes = self._outcomes, []
+            if batch:
+                await self._record(batch)
+            if self._closing and not self._outcomes:
+                return
+
+    async def _record(self, batch: list[Outcome]) -> None:
+        by_company: dict[int, list[Outcome]] = defaultdict(list)
+        for outcome in batch:
+            by_company[outcome.message.company_id].append(outcome)
+        for company_id, items in by_company.items():
+            await self._record_company(company_id, items)
+            for outcome in items:
+                self._pending.pop(outcome.message.id, None)
+            self.recorded += len(items)
+        self._space.set()
+
+    async def _record_company(self, company_id: int, items: list[Outcome]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await asyncio.to_thread(self._write, company_id, items)
+                return
+            except Exception:
+                # Dropping an outcome would leave the message leased until the lease expires
+                # and then send it again: keep trying (the database may be restarting).
+                log.exception("recording delivery outcomes failed; retrying")
+                await asyncio.sleep(delay)
+                delay = min(MAX_RECORD_RETRY_SECONDS, delay * 2)
+
+    def _write(self, company_id: int, items: list[Outcome]) -> None:
+        with self.runtime.tenant(company_id) as session:
+            write_outcomes(session, company_id, items, worker_id=self.worker_id)
+            update_health(session, items, auth_failure_limit=self.options.auth_failure_limit)
+
+    # --- stopping --------------------------------------------------------------------------
+
+    async def _shutdown(self, recorder: asyncio.Task[None]) -> None:
+        """Finish the transactions under way, give back what was not started, write all."""
+        self._stopping = True
+        tasks = [task for route in self._routes.values() for task in route.tasks]
+        for route in self._routes.values():
+            route.more.set()
+        if tasks:
+            _done, late = await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            for task in late:  # their messages stay leased; another worker takes them later
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*late, return_exceptions=True)
+        unstarted = [m.id for route in self._routes.values() for m in route.queue]
+        self._routes.clear()
+        if unstarted:
+            await asyncio.to_thread(self._release, unstarted)
+            for message_id in unstarted:
+                self._pending.pop(message_id, None)
+        self._closing = True
+        self._outcome_ready.set()
+        await recorder
+
+    def _release(self, message_ids: list[int]) -> None:
+        with self.runtime.platform() as session:
+            release(session, worker_id=self.worker_id, message_ids=message_ids, now=utcnow())
+
+
+async def _wait(stop: asyncio.Event, other: asyncio.Event | None, timeout: float) -> None:
+    """Until `stop` or `other` is set, or `timeout` passes."""
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if other is not None:
+        waiters.append(asyncio.ensure_future(other.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)

@@ -1,0 +1,1 @@
+"""Storage adapters: file bytes kept under the data directory."""
