@@ -32,7 +32,7 @@ from postroom.enums import AuthMethod, EmailMode, Role, Security
 from postroom.secrets import new_key
 from postroom.services import companies, tokens, users
 from postroom.services.delivery import DeliveryOptions
-from postroom.services.outbox_tables import MESSAGES, RECIPIENTS
+from postroom.services.outbox_tables import BODIES, MESSAGES, RECIPIENTS
 from postroom.services.runtime import Runtime, build_runtime
 
 SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
@@ -127,7 +127,7 @@ def fresh_database(settings: Settings) -> None:
 
 def empty_outbox(runtime: Runtime) -> None:
     with runtime.engine.begin() as connection:
-        for table in ("delivery_attempts", "outbox_recipients", "outbox_messages"):
+        for table in ("delivery_attempts", "outbox_recipients", "outbox_bodies", "outbox_messages"):
             connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608  (fixed names)
 
 
@@ -179,8 +179,10 @@ def bulk_enqueue(
     now = utcnow()
     ids = [f"{uuid.uuid4().hex}@example.test" for _ in range(count)]
     rows = []
+    raws = {}
     for message_id in ids:
         raw = template.replace(b"MSGID", message_id.encode())
+        raws[message_id] = raw
         rows.append(
             {
                 "company_id": company_id,
@@ -192,7 +194,6 @@ def bulk_enqueue(
                 "message_id": message_id,
                 "envelope_from": SENDER,
                 "subject": "Faktura",
-                "mime": raw,
                 "size": len(raw),
                 "next_attempt_at": now,
                 "deadline_at": now + timedelta(days=3),
@@ -204,7 +205,15 @@ def bulk_enqueue(
     with runtime.engine.begin() as connection:
         for start in range(0, count, 1000):
             connection.execute(insert(MESSAGES), rows[start : start + 1000])
-        found = connection.execute(select(MESSAGES.c.id).where(MESSAGES.c.status == "queued"))
+        found = connection.execute(
+            select(MESSAGES.c.id, MESSAGES.c.message_id).where(MESSAGES.c.status == "queued")
+        ).all()
+        bodies = [
+            {"company_id": company_id, "message_id": mid, "mime": raws[message_id]}
+            for mid, message_id in found
+        ]
+        for start in range(0, len(bodies), 1000):
+            connection.execute(insert(BODIES), bodies[start : start + 1000])
         recipients = [
             {
                 "company_id": company_id,
@@ -214,7 +223,7 @@ def bulk_enqueue(
                 "status": "pending",
                 "updated_at": now,
             }
-            for (mid,) in found
+            for mid, _message_id in found
         ]
         for start in range(0, len(recipients), 1000):
             connection.execute(insert(RECIPIENTS), recipients[start : start + 1000])

@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import selectinload
 
 from postroom.db.models import Account
 from postroom.db.models_outbox import OutboxMessage
@@ -84,7 +85,8 @@ def add_account(
 
 def outbox_row(runtime: Runtime, tenant: Tenant, message_id: int) -> OutboxMessage:
     with runtime.tenant(tenant.company_id) as session:
-        row = session.get(OutboxMessage, message_id)
+        # The body is loaded here: the row is read after its session has closed.
+        row = session.get(OutboxMessage, message_id, options=[selectinload(OutboxMessage.body)])
         assert row is not None
         return row
 

@@ -109,7 +109,9 @@ def test_a_queued_message_keeps_its_attachment_when_the_file_is_deleted(
         attachments=[{"file_id": stored["id"], "filename": "FV_1_2026.pdf"}],
     )
     client.delete(f"/api/v1/files/{stored['id']}", headers=tenant.admin.headers)
-    (attachment,) = received(outbox_row(runtime, tenant, message["id"]).mime).iter_attachments()
+    (attachment,) = received(
+        outbox_row(runtime, tenant, message["id"]).body.mime
+    ).iter_attachments()
     assert attachment.get_filename() == "FV_1_2026.pdf"
     assert attachment.get_content() == pdf
 
@@ -202,7 +204,7 @@ def test_sending_a_draft_queues_it_once_and_deletes_it(
         account,
         "invoice",
     )
-    (attachment,) = received(row.mime).iter_attachments()
+    (attachment,) = received(row.body.mime).iter_attachments()
     assert attachment.get_filename() == PDF_NAME
     assert client.get(path, headers=tenant.admin.headers).status_code == 404
     again = client.post(f"{path}/send", headers=tenant.admin.headers)  # the answer was lost

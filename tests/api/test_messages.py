@@ -70,7 +70,7 @@ def test_accepted_only_once_committed_with_the_whole_mime(
     row = outbox_row(runtime, tenant, answer["id"])  # a new session: it is committed
     assert row.message_id == answer["message_id"] and row.message_id.endswith("@alfa.example.test")
     assert (row.status, row.account_id, row.via_relay) == (MessageStatus.QUEUED, account_id, False)
-    assert row.envelope_from == ACCOUNT and row.size == len(row.mime)
+    assert row.envelope_from == ACCOUNT and row.size == len(row.body.mime)
     assert before <= row.next_attempt_at <= utcnow()
     assert row.deadline_at - row.next_attempt_at == timedelta(hours=72)
     assert [(r.address, r.kind.value, r.status) for r in row.recipients] == [
@@ -79,11 +79,11 @@ def test_accepted_only_once_committed_with_the_whole_mime(
         ("biuro@klient.example.test", "cc", RecipientStatus.PENDING),
         ("archiwum@alfa.example.test", "bcc", RecipientStatus.PENDING),
     ]
-    message = received(row.mime)
-    headers = raw_headers(row.mime)
+    message = received(row.body.mime)
+    headers = raw_headers(row.body.mime)
     assert display_name(headers["from"]) == "Biuro Rachunkowe Alfa"
     assert message["Reply-To"] == "ksiegowosc@alfa.example.test"  # the account's (A1, C5)
-    assert b"archiwum" not in row.mime
+    assert b"archiwum" not in row.body.mime
     assert text_of(message.get_body(("plain",))) == (
         "Alfa sp. z o.o.\n\nDzień dobry,\n\nw załączniku faktura.\n\n-- \nPozdrawiam\nAnna Nowak\n"
     )
@@ -146,7 +146,7 @@ def test_raw_is_the_stored_mime(
     response = client.get(f"/api/v1/messages/{answer['id']}/raw", headers=tenant.admin.headers)
     assert response.status_code == 200
     assert response.headers["content-type"] == "message/rfc822"
-    assert response.content == outbox_row(runtime, tenant, answer["id"]).mime
+    assert response.content == outbox_row(runtime, tenant, answer["id"]).body.mime
 
 
 def test_list_filters_and_pages(
@@ -242,7 +242,7 @@ def test_multipart_with_a_several_megabyte_pdf(
     assert response.status_code == 202, response.text
     row = outbox_row(runtime, tenant, response.json()["id"])
     assert row.idempotency_key == "erp-faktura-1"
-    attachments = list(received(row.mime).iter_attachments())
+    attachments = list(received(row.body.mime).iter_attachments())
     assert [a.get_filename() for a in attachments] == ["Umowa.pdf", "Faktura_1_2026_Łódź.pdf"]
     assert attachments[0].get_content() == b"%PDF-1.7 umowa"
     assert hashlib.sha256(attachments[1].get_content()).digest() == hashlib.sha256(pdf).digest()
@@ -288,7 +288,7 @@ def test_a_reply_continues_the_thread(
         in_reply_to=f"<{first['message_id']}>",
     )
     second = submit(client, tenant.admin, to=["jan@example.test"], in_reply_to=reply["message_id"])
-    message = received(outbox_row(runtime, tenant, second["id"]).mime)
+    message = received(outbox_row(runtime, tenant, second["id"]).body.mime)
     assert message["In-Reply-To"] == f"<{reply['message_id']}>"
     assert message["References"] == f"<{first['message_id']}> <{reply['message_id']}>"
 
@@ -332,8 +332,8 @@ def test_through_the_platform_relay(client: TestClient, runtime: Runtime, tenant
     row = outbox_row(runtime, tenant, answer["id"])
     assert (row.via_relay, row.account_id) == (True, None)
     assert row.envelope_from == "relay@platform.example.test"
-    message = received(row.mime)
-    assert display_name(raw_headers(row.mime)["from"]) == "Biuro Rachunkowe Alfa"
+    message = received(row.body.mime)
+    assert display_name(raw_headers(row.body.mime)["from"]) == "Biuro Rachunkowe Alfa"
     assert message["From"].addresses[0].addr_spec == "relay@platform.example.test"
     assert message["Reply-To"] == tenant.admin.email  # replies reach the person (C5)
     assert row.message_id.endswith("@platform.example.test")
@@ -364,7 +364,7 @@ def test_another_company_cannot_name_our_rows(
         drafted = client.post("/api/v1/drafts", headers=them.headers, json=body)
         assert drafted.status_code == (422 if field == "account_id" else 201)
     reply = submit(client, them, to=["jan@example.test"], in_reply_to=first["message_id"])
-    message = received(outbox_row(runtime, other_tenant, reply["id"]).mime)
+    message = received(outbox_row(runtime, other_tenant, reply["id"]).body.mime)
     # Read from our message it would begin with <root@klient.example.test>.
     assert message["References"] == f"<{first['message_id']}>"
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from postroom.config import Settings
 from postroom.db.base import utcnow
 from postroom.db.models import Company
-from postroom.db.models_outbox import OutboxMessage
+from postroom.db.models_outbox import OutboxBody, OutboxMessage
 from postroom.enums import DocumentKind, MessageStatus
 from postroom.services.runtime import Runtime
 
@@ -40,7 +40,7 @@ def add_sent(session: Session, *batches: Sent) -> None:
                 status=batch.status,
                 message_id=f"{uuid.uuid4()}@platform.example.test",
                 envelope_from=RELAY_FROM,
-                mime=b"Subject: x\r\n\r\nx\r\n",
+                body=OutboxBody(mime=b"Subject: x\r\n\r\nx\r\n"),
                 size=18,
                 deadline_at=utcnow() + timedelta(days=3),
             )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from postroom.config import Settings
 from postroom.db.base import utcnow
 from postroom.db.models import Account, AccountGrant, AccountProject, Company, Project, User
-from postroom.db.models_outbox import OutboxMessage
+from postroom.db.models_outbox import OutboxBody, OutboxMessage
 from postroom.enums import AccessMode, AuthMethod, DocumentCategory, DocumentKind, EmailMode
 from postroom.errors import NotFoundError, RefusalReason, SendingRefusedError
 from postroom.mail.probe_common import ProbeOptions
@@ -52,7 +52,7 @@ def _enqueue(session: Session, choice: routing.SenderChoice, kind: DocumentKind)
             document_kind=kind,
             message_id=f"{uuid.uuid4()}@platform.example.test",
             envelope_from=choice.identity.envelope_from,
-            mime=b"Subject: x\r\n\r\nx\r\n",
+            body=OutboxBody(mime=b"Subject: x\r\n\r\nx\r\n"),
             size=18,
             deadline_at=utcnow() + timedelta(days=3),
         )

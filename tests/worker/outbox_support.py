@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from postroom.db.base import utcnow
 from postroom.db.models import Account
-from postroom.db.models_outbox import OutboxMessage, OutboxRecipient
+from postroom.db.models_outbox import OutboxBody, OutboxMessage, OutboxRecipient
 from postroom.enums import AuthMethod, IncomingProtocol, RecipientKind, Security
 from postroom.secrets import Secret
 from postroom.services.delivery import DeliveryEngine, DeliveryOptions
@@ -108,7 +108,7 @@ def enqueue(
             message_id=message_id,
             envelope_from=sender,
             subject=subject,
-            mime=raw,
+            body=OutboxBody(mime=raw),
             size=len(raw),
             next_attempt_at=now,
             deadline_at=now + deadline,

@@ -30,13 +30,15 @@ from postroom.enums import (
 
 
 class OutboxMessage(TenantOwned, Base):
-    """One message to send, committed with its full MIME before the API answers (C3)."""
+    """One message to send, committed with its full MIME (in `body`) before the API answers."""
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
         UniqueConstraint("company_id", "idempotency_key"),
         # The worker's claim query: due messages in order.
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+        # The relay's per-company count (B5).
+        Index("ix_outbox_messages_relay", "company_id", "via_relay"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,8 +65,7 @@ class OutboxMessage(TenantOwned, Base):
     message_id: Mapped[str] = mapped_column(String(255), unique=True)  # without <>
     envelope_from: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(1000), default="")
-    mime: Mapped[bytes] = mapped_column(LargeBinary)
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)  # of the MIME in outbox_bodies
 
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     deadline_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -81,12 +82,29 @@ class OutboxMessage(TenantOwned, Base):
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
+    # Loaded only when asked for: status changes never touch the blob.
+    body: Mapped[OutboxBody] = relationship(cascade="all, delete-orphan", passive_deletes=True)
     recipients: Mapped[list[OutboxRecipient]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="OutboxRecipient.id"
     )
     attempts: Mapped[list[DeliveryAttempt]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="DeliveryAttempt.id"
     )
+
+
+class OutboxBody(TenantOwned, Base):
+    """The MIME of one outbox message, written once at submit and read only to send it.
+
+    Its own table so that the claim and result updates of outbox_messages (two per message)
+    rewrite a small row, not ~20 KB of MIME each time.
+    """
+
+    __tablename__ = "outbox_bodies"
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    mime: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class OutboxRecipient(TenantOwned, Base):

@@ -14,12 +14,12 @@ from datetime import timedelta
 
 from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from postroom.addresses import InvalidAddressError, ascii_address
 from postroom.db.base import utcnow
 from postroom.db.models import Account, User
-from postroom.db.models_outbox import OutboxMessage, OutboxRecipient
+from postroom.db.models_outbox import OutboxBody, OutboxMessage, OutboxRecipient
 from postroom.enums import (
     DocumentKind,
     MessageStatus,
@@ -110,9 +110,9 @@ def _references(session: Session, actor: User, request: MessageCreate) -> tuple[
         return tuple(request.references)
     parent = bare_message_id(request.in_reply_to)
     head = session.scalar(
-        select(func.substr(OutboxMessage.mime, 1, _HEADER_BYTES)).where(
-            OutboxMessage.message_id == parent, _visible(actor)
-        )
+        select(func.substr(OutboxBody.mime, 1, _HEADER_BYTES))
+        .join(OutboxMessage, OutboxMessage.id == OutboxBody.message_id)
+        .where(OutboxMessage.message_id == parent, _visible(actor))
     )
     return mime.thread_references(head) if head else (request.in_reply_to,)
 
@@ -171,7 +171,7 @@ def _outbox_row(
         message_id=built.message_id,
         envelope_from=built.envelope_from,
         subject=request.subject,
-        mime=built.raw,
+        body=OutboxBody(mime=built.raw),
         size=len(built.raw),
         next_attempt_at=now,
         deadline_at=now + timedelta(hours=runtime.settings.send_retry_deadline_hours),
@@ -358,12 +358,11 @@ def list_messages(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[OutboxMessage], int]:
-    """Newest first; the MIME of each message stays in the database."""
+    """Newest first; the MIME of each message (outbox_bodies) stays in the database."""
     conditions = _filter_conditions(actor, filters)
     total = session.scalar(select(func.count()).select_from(OutboxMessage).where(*conditions))
     rows = session.scalars(
         select(OutboxMessage)
-        .options(defer(OutboxMessage.mime))
         .where(*conditions)
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
         .limit(limit)

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from postroom.autoconfig.presets import Preset
 from postroom.enums import MessageStatus, RecipientStatus
-from postroom.services.outbox_tables import MESSAGES, RECIPIENTS
+from postroom.services.outbox_tables import BODIES, MESSAGES, RECIPIENTS
 from postroom.services.send_limits import hold_back_over_limit
 
+B = BODIES.c
 M = MESSAGES.c
 R = RECIPIENTS.c
 # Recipients still to be sent to: never tried, or a 4xx last time.
@@ -119,7 +120,6 @@ def claim_due(
             M.via_relay,
             M.message_id,
             M.envelope_from,
-            M.mime,
             M.deadline_at,
             M.attempt_count,
             M.next_attempt_at,
@@ -140,6 +140,9 @@ def _with_recipients(
     query = select(R.id, R.message_id, R.address, R.status).where(R.message_id.in_(ids))
     for rid, message_id, address, status in session.connection().execute(query.order_by(R.id)):
         found[message_id].append(ClaimedRecipient(rid, address, RecipientStatus(status)))
+    # The MIME of the whole batch in one query; the claim itself never reads the blob.
+    bodies = select(B.message_id, B.mime).where(B.message_id.in_(ids))
+    mimes = {message_id: bytes(mime) for message_id, mime in session.connection().execute(bodies)}
     return [
         ClaimedMessage(
             id=row.id,
@@ -148,7 +151,7 @@ def _with_recipients(
             via_relay=bool(row.via_relay),
             message_id=row.message_id,
             envelope_from=row.envelope_from,
-            mime=bytes(row.mime),
+            mime=mimes[row.id],
             deadline_at=row.deadline_at,
             attempt_count=row.attempt_count,
             claimed_at=now,

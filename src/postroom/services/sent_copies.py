@@ -22,10 +22,11 @@ from postroom.services.imap_access import (
     read_imap_account,
     record_imap_failure,
 )
-from postroom.services.outbox_tables import MESSAGES
+from postroom.services.outbox_tables import BODIES, MESSAGES
 from postroom.services.runtime import Runtime
 
 log = logging.getLogger("postroom.sent_copies")
+B = BODIES.c
 M = MESSAGES.c
 # After this long without success the copy is given up (the message itself was sent).
 GIVE_UP_AFTER = timedelta(days=3)
@@ -58,7 +59,7 @@ def _pending(runtime: Runtime, limit: int) -> list[PendingCopy]:
 
 def _mime(runtime: Runtime, copy: PendingCopy) -> bytes | None:
     with runtime.tenant(copy.company_id) as session:
-        query = select(M.mime).where(M.id == copy.id, M.company_id == copy.company_id)
+        query = select(B.mime).where(B.message_id == copy.id, B.company_id == copy.company_id)
         found = session.connection().execute(query).scalar()
     return bytes(found) if found is not None else None
 

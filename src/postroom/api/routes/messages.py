@@ -198,6 +198,6 @@ def get_raw_message(message_id: int, caller: CallerDep) -> Response:
     """The message exactly as it is (or was) handed to the server."""
     with caller.begin() as tx:
         row = messages.get_message(tx.session, actor=tx.actor, message_id=message_id)
-        raw = row.mime
+        raw = row.body.mime
     disposition = f'attachment; filename="message-{message_id}.eml"'
     return Response(raw, media_type="message/rfc822", headers={"Content-Disposition": disposition})
