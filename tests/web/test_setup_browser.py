@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 
@@ -64,12 +63,9 @@ def test_the_wizard_fills_settings_from_dns_tests_them_and_saves(
 
     with page.expect_response(re.compile(r"/accounts/new/test$")) as answer:
         page.click("#test-account")
-    lines = [json.loads(line) for line in answer.value.text().splitlines()]
-    # One line as the test starts, one after each step, the report at the end.
-    assert len(lines) > 10, lines
-    assert lines[0]["state"] == "running" and not lines[0]["done"]
-    assert any("step-pending" in line["html"] for line in lines[1:-1])
-    assert lines[-1] == {"html": lines[-1]["html"], "done": True, "state": "passed"}
+    # The stream's lines are checked over HTTP (test_setup_http.py); the page has consumed the
+    # body here, and Chromium may drop it, so the browser test looks at what the page shows.
+    assert answer.value.status == 200
 
     panel = page.locator("#test-panel")
     expect(panel.locator(".test-summary")).to_contain_text("Wszystkie kroki zakończyły się")
