@@ -137,3 +137,37 @@ class SentCopyStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
     FAILED = "failed"
+
+
+class FolderRole(StrEnum):
+    """What a folder is for, from IMAP special-use flags (RFC 6154) or the folder's name."""
+
+    INBOX = "inbox"
+    SENT = "sent"
+    DRAFTS = "drafts"
+    TRASH = "trash"  # "Deleted Items" (D3)
+    JUNK = "junk"
+    ARCHIVE = "archive"
+    OTHER = "other"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class JobStatus(StrEnum):
+    """A long job's state (mailbox migration, webhook delivery)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class MigrationItemStatus(StrEnum):
+    PENDING = "pending"
+    COPIED = "copied"
+    SKIPPED = "skipped"  # already in the target folder (same Message-ID)
+    FAILED = "failed"

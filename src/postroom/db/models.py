@@ -308,4 +308,9 @@ class OAuthFlow(TenantOwned, Base):
 
 
 # The sending tables live in their own module; importing the models always registers them too.
-from postroom.db import models_outbox  # noqa: E402, F401
+from postroom.db import (  # noqa: E402, F401
+    models_crm,
+    models_domains,
+    models_mailbox,
+    models_outbox,
+)
