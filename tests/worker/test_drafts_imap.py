@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import delete
+from sqlalchemy import select
 
+from postroom.db.models import User
 from postroom.db.models_outbox import Draft
 from postroom.enums import Security
 from postroom.services.draft_store import StoredDrafts, store_drafts
+from postroom.services.drafts import delete_draft
 from postroom.services.runtime import Runtime
 from tests.api.helpers import mailbox
 from tests.fixtures.mailenv import MailEnv
@@ -59,7 +61,15 @@ def test_a_draft_is_stored_and_replaced(runtime: Runtime, tenant: Tenant, mailen
     (second,) = messages_in(drafts)
     assert b"Subject: Oferta v2" in second.read_bytes()
 
-    with runtime.tenant(tenant.company_id) as session:  # sent or deleted in Postroom
-        session.execute(delete(Draft).where(Draft.id == draft))
-    asyncio.run(store_drafts(runtime, stored))
+    with runtime.tenant(tenant.company_id) as session:  # deleted in Postroom
+        actor = session.get(User, tenant.admin.id)
+        assert actor is not None
+        delete_draft(session, actor=actor, draft_id=draft)
+    with runtime.tenant(tenant.company_id) as session:  # a tombstone until the copy is gone
+        row = session.get(Draft, draft)
+        assert row is not None and row.deleted_at is not None and row.content == {}
+    # A restarted worker (nothing remembered) still removes the copy, then the tombstone.
+    asyncio.run(store_drafts(runtime, StoredDrafts()))
     assert messages_in(drafts) == []
+    with runtime.tenant(tenant.company_id) as session:
+        assert session.scalar(select(Draft).where(Draft.id == draft)) is None

@@ -178,5 +178,8 @@ class Draft(TenantOwned, Base):
     # Where the draft was last stored on the IMAP server (to replace it on the next save).
     imap_folder: Mapped[str | None] = mapped_column(String(255), default=None)
     imap_uid: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Sent or deleted, with a copy that may still be on the IMAP server: the row stays (content
+    # emptied) until the worker has removed that copy, so a restart cannot forget it.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -3,7 +3,9 @@
 Every stored copy carries `X-Postroom-Draft: draft-<company>-<id>; v=<saved at>`. Whether
 the server already has the current version is asked of the server itself (a header SEARCH),
 so nothing extra is kept in the database; `StoredDrafts` remembers within one worker what it
-stored, so unchanged drafts cost nothing after the first look.
+stored, so unchanged drafts cost nothing after the first look. A sent or deleted draft stays
+as a tombstone row (`deleted_at`) until its copy is removed from the server, so a worker that
+restarts in between still removes it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from postroom.db.base import utcnow
 from postroom.mail import imap_client
@@ -102,10 +104,25 @@ def draft_mime(content: dict[str, Any], sender: str, version: str, now: datetime
     return message.as_bytes(policy=SMTP)
 
 
-def _drafts(runtime: Runtime) -> list[DraftRow]:
-    query = select(D.id, D.company_id, D.account_id, D.updated_at).where(D.account_id.is_not(None))
+def _drafts(runtime: Runtime) -> tuple[list[DraftRow], list[DraftRow]]:
+    """(drafts to keep stored, tombstones of sent or deleted drafts whose copy must go)."""
+    query = select(D.id, D.company_id, D.account_id, D.updated_at, D.deleted_at).where(
+        D.account_id.is_not(None)
+    )
     with runtime.platform() as session:
-        return [DraftRow(*row) for row in session.connection().execute(query)]
+        rows = session.connection().execute(query).all()
+    live = [DraftRow(*row[:4]) for row in rows if row.deleted_at is None]
+    return live, [DraftRow(*row[:4]) for row in rows if row.deleted_at is not None]
+
+
+def _forget(runtime: Runtime, company_id: int, draft_ids: list[int]) -> None:
+    """Drop tombstones whose IMAP copies are gone (or that never had an IMAP account)."""
+    with runtime.tenant(company_id) as session:
+        session.connection().execute(
+            delete(DRAFTS).where(
+                D.company_id == company_id, D.id.in_(draft_ids), D.deleted_at.is_not(None)
+            )
+        )
 
 
 def _content(runtime: Runtime, draft: DraftRow) -> dict[str, Any] | None:
@@ -135,16 +152,14 @@ def _remember(runtime: Runtime, draft: DraftRow, folder: str, uid: int | None) -
 async def store_drafts(runtime: Runtime, stored: StoredDrafts) -> int:
     """Store every draft whose current version is not on its IMAP server yet, and remove the
     copies of drafts that were sent or deleted. Returns how many were stored."""
-    rows = await asyncio.to_thread(_drafts, runtime)
-    current = {(r.company_id, r.id) for r in rows}
+    rows, tombstones = await asyncio.to_thread(_drafts, runtime)
     work: dict[tuple[int, int], tuple[list[DraftRow], list[int]]] = defaultdict(lambda: ([], []))
     for row in rows:
         if stored.known.get((row.company_id, row.id)) != (row.account_id, row.updated_at):
             work[(row.company_id, row.account_id)][0].append(row)
-    for (company_id, draft_id), (account_id, _) in list(stored.known.items()):
-        if (company_id, draft_id) not in current:
-            work[(company_id, account_id)][1].append(draft_id)
-            del stored.known[(company_id, draft_id)]
+    for row in tombstones:
+        work[(row.company_id, row.account_id)][1].append(row.id)
+        stored.known.pop((row.company_id, row.id), None)
     count = 0
     for (company_id, account_id), (changed, gone) in work.items():
         count += await _store_account(runtime, stored, company_id, account_id, changed, gone)
@@ -162,6 +177,8 @@ async def _store_account(
     account = await asyncio.to_thread(read_imap_account, runtime, company_id, account_id)
     if account is None:  # no IMAP: drafts stay in Postroom only
         stored.known |= {(d.company_id, d.id): (account_id, d.updated_at) for d in changed}
+        if gone:
+            await asyncio.to_thread(_forget, runtime, company_id, gone)
         return 0
     count = 0
     try:
@@ -172,10 +189,14 @@ async def _store_account(
             )
             if folder is None:
                 log.warning("no drafts folder", extra={"account_id": account_id})
+                if gone:  # nothing can be on the server: the tombstones have done their job
+                    await asyncio.to_thread(_forget, runtime, company_id, gone)
                 return 0
             await imap_client.select(session, folder)
             for draft_id in gone:
                 await _remove(session, draft_token(company_id, draft_id))
+            if gone:
+                await asyncio.to_thread(_forget, runtime, company_id, gone)
             for draft in changed:
                 count += await _store_one(runtime, session, account, folder, draft)
                 stored.known[(company_id, draft.id)] = (account_id, draft.updated_at)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
+from postroom.db.base import utcnow
 from postroom.db.models import User
 from postroom.db.models_outbox import Draft, OutboxMessage
 from postroom.errors import NotFoundError, ValidationError
@@ -71,9 +72,13 @@ def replace_draft(
     return draft
 
 
+def _users_draft(actor: User, draft_id: int) -> ColumnElement[bool]:
+    return and_(Draft.id == draft_id, Draft.user_id == actor.id, Draft.deleted_at.is_(None))
+
+
 def get_draft(session: Session, *, actor: User, draft_id: int) -> Draft:
     """Only the draft's user sees it, administrators included: a draft is not yet a message."""
-    draft = session.scalar(select(Draft).where(Draft.id == draft_id, Draft.user_id == actor.id))
+    draft = session.scalar(select(Draft).where(_users_draft(actor, draft_id)))
     if draft is None:
         raise NotFoundError(f"Draft {draft_id} does not exist.")
     return draft
@@ -82,7 +87,7 @@ def get_draft(session: Session, *, actor: User, draft_id: int) -> Draft:
 def list_drafts(
     session: Session, *, actor: User, limit: int = 50, offset: int = 0
 ) -> tuple[list[Draft], int]:
-    mine = Draft.user_id == actor.id
+    mine = and_(Draft.user_id == actor.id, Draft.deleted_at.is_(None))
     total = session.scalar(select(func.count()).select_from(Draft).where(mine)) or 0
     rows = session.scalars(
         select(Draft)
@@ -95,7 +100,17 @@ def list_drafts(
 
 
 def delete_draft(session: Session, *, actor: User, draft_id: int) -> None:
-    session.delete(get_draft(session, actor=actor, draft_id=draft_id))
+    _discard(session, get_draft(session, actor=actor, draft_id=draft_id))
+
+
+def _discard(session: Session, draft: Draft) -> None:
+    """Gone for its user at once; a draft bound to an account stays as a tombstone until the
+    worker has removed its copy from the account's IMAP drafts folder (draft_store.py)."""
+    if draft.account_id is None:
+        session.delete(draft)
+        return
+    draft.deleted_at = utcnow()
+    draft.content = {}
 
 
 def fields_of(draft: Draft) -> DraftWrite:
@@ -115,7 +130,7 @@ def send_draft(session: Session, *, actor: User, draft_id: int, runtime: Runtime
     Sending again (a retried request whose answer was lost) returns the same message: the
     draft's id is the message's idempotency key.
     """
-    draft = session.scalar(select(Draft).where(Draft.id == draft_id, Draft.user_id == actor.id))
+    draft = session.scalar(select(Draft).where(_users_draft(actor, draft_id)))
     if draft is None:
         sent = session.scalar(
             select(OutboxMessage).where(
@@ -129,5 +144,5 @@ def send_draft(session: Session, *, actor: User, draft_id: int, runtime: Runtime
     fields = fields_of(draft).model_dump()
     request = MessageCreate.model_validate({**fields, "idempotency_key": _sent_key(draft_id)})
     message = messages.submit_message(session, actor=actor, request=request, runtime=runtime)
-    session.delete(draft)
+    _discard(session, draft)
     return message
