@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from postroom.db.models_outbox import StoredFile
 from postroom.errors import FieldProblem, NotFoundError, ValidationError
 from postroom.mail import mime_checks
 from postroom.services.account_setup import Begin
+from postroom.services.runtime import Runtime
 from postroom.storage.files import FileStore, FileTooLargeError, StoredBlobMissingError
 
 GENERIC_TYPE = "application/octet-stream"
@@ -141,3 +143,29 @@ def delete_file(begin: Begin, settings: Settings, *, file_id: int) -> None:
         key = row.storage_key
         tx.session.delete(row)
     file_store(settings).delete(key)
+
+
+ORPHAN_AGE_SECONDS = 3600  # far longer than any upload takes
+_SWEEP_CHUNK = 500
+
+
+def sweep_orphaned_files(
+    runtime: Runtime, *, older_than_seconds: float = ORPHAN_AGE_SECONDS
+) -> int:
+    """Delete stored bytes that no file row names: left by a process killed between writing
+    an upload and committing its row, or between deleting a row and its bytes. Young files
+    are left alone, since their upload may still be committing. Returns how many went."""
+    store = file_store(runtime.settings)
+    removed = 0
+    keys = store.stale_keys(older_than_seconds)
+    while chunk := list(itertools.islice(keys, _SWEEP_CHUNK)):
+        with runtime.platform() as session:
+            known = set(
+                session.scalars(
+                    select(StoredFile.storage_key).where(StoredFile.storage_key.in_(chunk))
+                )
+            )
+        for key in set(chunk) - known:
+            store.delete(key)
+            removed += 1
+    return removed

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import secrets
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -108,6 +111,24 @@ class FileStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def stale_keys(self, older_than_seconds: float) -> Iterator[str]:
+        """Keys of files last written before then; unfinished temporary files of that age
+        (a process killed mid-upload) are removed on the way."""
+        cutoff = time.time() - older_than_seconds
+        if not self.root.is_dir():
+            return
+        for directory in sorted(self.root.iterdir()):
+            if not directory.is_dir():
+                continue
+            for path in sorted(directory.iterdir()):
+                with contextlib.suppress(FileNotFoundError):
+                    if path.stat().st_mtime >= cutoff:
+                        continue
+                    if path.name.startswith(".upload-"):
+                        path.unlink()
+                    elif _KEY.match(path.name):
+                        yield path.name
 
 
 def _fsync_directory(directory: Path) -> None:
