@@ -12,6 +12,8 @@ from fastapi.staticfiles import StaticFiles
 from postroom.services.runtime import Runtime
 from postroom.web import routes_account_form, routes_account_setup, routes_accounts, routes_auth
 from postroom.web.errors import install_error_pages
+from postroom.web.routes_compose import router as compose_router
+from postroom.web.routes_outbox import router as outbox_router
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -33,5 +35,7 @@ def create_web_app(runtime: Runtime, *, lifespan: Lifespan | None = None) -> Fas
     # Before the account form: "/accounts/new/…" must not be read as an account id.
     app.include_router(routes_account_setup.router)
     app.include_router(routes_account_form.router)
+    app.include_router(compose_router)
+    app.include_router(outbox_router)
     install_error_pages(app)
     return app
