@@ -171,3 +171,35 @@ class MigrationItemStatus(StrEnum):
     COPIED = "copied"
     SKIPPED = "skipped"  # already in the target folder (same Message-ID)
     FAILED = "failed"
+
+
+class CampaignKind(StrEnum):
+    DOCUMENTS = "documents"  # invoices, reminders, payslips… one per recipient
+    NEWSLETTER = "newsletter"  # carries List-Unsubscribe; honours unsubscribes
+    SURVEY = "survey"  # a newsletter with a link to a survey
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"  # recipients being added and checked
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class CampaignRecipientStatus(StrEnum):
+    PENDING = "pending"  # valid, not yet handed to the outbox
+    INVALID = "invalid"  # a bad row: never sent
+    QUEUED = "queued"  # an outbox message exists; its status tells the rest
+    SENT = "sent"
+    FAILED = "failed"
+    BOUNCED = "bounced"
+    OPTED_OUT = "opted_out"  # unsubscribed from the company's newsletters
+    CANCELLED = "cancelled"
+
+
+class QuestionKind(StrEnum):
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+    TEXT = "text"
