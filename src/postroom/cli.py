@@ -6,7 +6,8 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
@@ -19,8 +20,10 @@ from postroom.db.tenancy import rescope
 from postroom.enums import EmailMode, Language, Role
 from postroom.errors import PostroomError
 from postroom.secrets import new_key, prepend_key_to_file
-from postroom.services import companies, rotation, tokens, users
+from postroom.services import companies, migration, rotation, tokens, users
+from postroom.services.migration_runner import run_migration
 from postroom.services.runtime import Runtime, build_runtime
+from postroom.worker.delivery import make_worker_id
 
 
 @contextmanager
@@ -254,6 +257,121 @@ def secrets_rotate() -> None:
         with click.progressbar(length=total, label="Re-encrypting accounts") as bar:
             rotated = rotation.reencrypt_all(runtime, on_progress=bar.update)
         click.echo(f"Re-encrypted {rotated} secrets with the newest key.")
+
+
+@main.group()
+def migrate() -> None:
+    """Mailbox migrations (D4): an old account's mail uploaded to a new IMAP account."""
+
+
+def _migration_bar(runtime: Runtime, migration_id: int, step: Callable[[], None]) -> None:
+    """A progress bar over the migration's messages, advanced after each `step` until the
+    migration is no longer open; then its counts."""
+    progress = migration.read_progress(runtime, migration_id)
+    with click.progressbar(length=progress.total, label=f"Migration {migration_id}") as bar:
+        bar.update(progress.done)
+        while progress.open:
+            step()
+            now = migration.read_progress(runtime, migration_id)
+            bar.update(now.done - progress.done)
+            progress = now
+    click.echo(
+        f"{progress.status.value}: {progress.copied} copied, {progress.skipped} already there, "
+        f"{progress.failed} failed of {progress.total}."
+    )
+    if progress.last_error:
+        click.echo(progress.last_error)
+
+
+@migrate.command("status")
+@click.argument("migration_id", type=int)
+@click.option("--wait", is_flag=True, help="Follow it with a progress bar until it ends.")
+def migrate_status(migration_id: int, wait: bool) -> None:
+    """Show a migration's progress (a worker runs it)."""
+    with _runtime() as runtime:
+        if wait:
+            _migration_bar(runtime, migration_id, lambda: time.sleep(1.0))
+            return
+        p = migration.read_progress(runtime, migration_id)
+        click.echo(
+            f"{p.status.value}: {p.done} of {p.total} done ({p.copied} copied, "
+            f"{p.skipped} already there, {p.failed} failed)."
+        )
+        if p.last_error:
+            click.echo(p.last_error)
+
+
+@migrate.command("run")
+@click.argument("migration_id", type=int)
+def migrate_run(migration_id: int) -> None:
+    """Run a migration here and now instead of in a worker (resumes where it stopped)."""
+    worker_id = f"cli:{make_worker_id()}"
+    with _runtime() as runtime:
+
+        def step() -> None:
+            asyncio.run(run_migration(runtime, migration_id, worker_id, budget_seconds=2.0))
+
+        _migration_bar(runtime, migration_id, step)
+
+
+@main.command()
+@click.argument("account_id", type=int)
+@click.option(
+    "--wait", is_flag=True, help="Fetch now in this process, showing progress, until done."
+)
+def fetch(account_id: int, wait: bool) -> None:
+    """Fetch an account's mail now (docs/receiving.md); without --wait a worker does it."""
+    from postroom.services import sync_commands
+
+    with _runtime() as runtime:
+        company_id = sync_commands.company_of_account(runtime, account_id)
+        sync_commands.request_fetch(runtime, company_id, account_id)
+        if not wait:
+            click.echo(f"Fetch of account {account_id} requested; a worker fetches it shortly.")
+            return
+        asyncio.run(_fetch_and_show(runtime, company_id, account_id))
+        status = sync_commands.status_of(runtime, company_id, account_id)
+    if status.phase == "failed":
+        raise click.ClickException(f"The fetch failed: {status.last_error}")
+    click.echo(f"Fetched account {account_id}: {status.last_new_messages} new messages.")
+
+
+async def _fetch_and_show(runtime: Runtime, company_id: int, account_id: int) -> None:
+    """Run the fetch here with a progress bar; if a worker is fetching the account already,
+    follow that fetch's progress instead."""
+    from postroom.services import sync_commands
+    from postroom.services.sync_context import Progress
+    from postroom.services.sync_progress import SyncPhase
+    from postroom.services.sync_run import run_fetch
+
+    with click.progressbar(length=1, label="connecting", show_pos=True) as bar:
+
+        def show(progress: Progress) -> None:
+            bar.label = f"{progress.phase.value} {progress.folder or ''}".strip()
+            bar.length = max(progress.total, progress.done, 1)
+            bar.update(progress.done - bar.pos)
+
+        async def attempt() -> bool:
+            result = await run_fetch(
+                runtime,
+                company_id=company_id,
+                account_id=account_id,
+                worker_id=make_worker_id(),
+                on_progress=show,
+            )
+            return result.ran
+
+        if await attempt():
+            return
+        while True:  # another process is fetching the account: follow its progress
+            status = await asyncio.to_thread(
+                sync_commands.status_of, runtime, company_id, account_id
+            )
+            if not status.running:
+                await attempt()  # its fetch ended; ours (the request) runs now, if still due
+                return
+            show(Progress(SyncPhase(status.phase), status.folder, status.done, status.total))
+            await asyncio.sleep(0.5)
 
 
 def run() -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _MIN_PLATFORM_TOKEN_LENGTH = 32
@@ -42,6 +43,30 @@ class Settings(BaseSettings):
     relay_username: str | None = None
     relay_password: SecretStr | None = None
     relay_from_address: str | None = None
+    # Deliverability (docs/deliverability.md). Relay mail from a company without a verified
+    # domain says From: "<company> via <platform_name>" <relay_from_address>. A verified
+    # company domain is signed with DKIM under `dkim_selector`; the rewritten mail is signed
+    # for the relay address's own domain with the platform's key, when one is configured.
+    platform_name: str = Field(default="Postroom", min_length=1, max_length=100)
+    dkim_selector: str = Field(
+        default="postroom", pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+    )
+    relay_dkim_selector: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
+    )
+    relay_dkim_private_key_file: Path | None = None  # PEM, RSA, no passphrase
+
+    @model_validator(mode="after")
+    def _relay_dkim_is_complete(self) -> Settings:
+        # Header injection through the display name, and a key without a selector (or the
+        # reverse) that would sign nothing: refused at start-up.
+        if any(ord(ch) < 32 for ch in self.platform_name):
+            raise ValueError("POSTROOM_PLATFORM_NAME cannot contain control characters")
+        if (self.relay_dkim_selector is None) != (self.relay_dkim_private_key_file is None):
+            raise ValueError(
+                "POSTROOM_RELAY_DKIM_SELECTOR and POSTROOM_RELAY_DKIM_PRIVATE_KEY_FILE go together"
+            )
+        return self
 
     @model_validator(mode="after")
     def _relay_is_complete(self) -> Settings:
@@ -79,6 +104,19 @@ class Settings(BaseSettings):
     account_test_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     # Login failures in a row after which an account "needs attention" and stops fetching.
     account_auth_failure_limit: int = Field(default=10, ge=1)
+    # Receiving (docs/receiving.md): accounts fetched at once by one worker, IMAP connections
+    # one big folder is downloaded over, messages and bytes per FETCH batch (the memory bound),
+    # the fetch lock's lease, the time limit of each server step, how often the worker looks
+    # for due fetches, and IMAP IDLE push (one connection per IMAP account, up to the limit).
+    fetch_concurrency: int = Field(default=10, ge=1, le=500)
+    fetch_connections: int = Field(default=2, ge=1, le=8)
+    fetch_batch_messages: int = Field(default=500, ge=1, le=5000)
+    fetch_batch_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
+    fetch_lease_seconds: float = Field(default=120.0, ge=10)
+    fetch_timeout_seconds: float = Field(default=120.0, gt=0)
+    fetch_poll_seconds: float = Field(default=2.0, gt=0)
+    fetch_idle: bool = True
+    fetch_idle_max_accounts: int = Field(default=1000, ge=0)
     # Messages (C1, docs/api.md): the domain of Message-IDs (unset: each sender's own domain),
     # the largest attachment or upload, the largest whole message once encoded, recipients per
     # message (RFC 5321 §4.5.3.1.8 guarantees 100), and how long a send is retried (C3).
@@ -125,6 +163,36 @@ class Settings(BaseSettings):
     microsoft_scopes: str | None = None  # space-separated; e.g. outlook.office365.us for GCC High
     # How long a started "connect with Google/Microsoft" sign-in may take.
     oauth_flow_minutes: int = Field(default=10, ge=1, le=60)
+    # New mail (docs/api.md "Contacts, tasks, notifications, webhooks"): how often the
+    # autoresponder answers one sender (RFC 3834 §2), the time zone its dates are meant in,
+    # free-mail domains (a file, one a line) on top of the built-in list, and webhook delivery:
+    # the time limit of one request and how long a delivery is retried.
+    autoresponder_period_days: float = Field(default=4.0, gt=0, le=365)
+    local_timezone: str = Field(default="Europe/Warsaw", pattern=r"^[A-Za-z0-9_+/-]+$")
+    freemail_domains_file: FilePath | None = None  # checked at start: it must exist
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_retry_deadline_hours: float = Field(default=24.0, gt=0)
+    # Campaigns (docs/campaigns.md): rows one campaign may have, rows rendered and queued per
+    # transaction by the worker's feeder, how many days a survey is answered after its campaign
+    # started, the largest CSV/XLSX upload of rows.
+    campaign_max_recipients: int = Field(default=100_000, ge=1)
+    campaign_feed_batch: int = Field(default=100, ge=1, le=2000)
+    campaign_survey_days: int = Field(default=30, ge=1, le=3650)
+    campaign_upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    # Templates (docs/api.md "Templates"): the most one message's rendering may take (subject,
+    # HTML and text together) and the most characters it may produce.
+    template_render_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    template_max_output_chars: int = Field(default=1_000_000, ge=10_000, le=50_000_000)
+
+    @field_validator("local_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        # An unknown zone would only fail when the first autoresponder date is checked.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use e.g. Europe/Warsaw") from exc
+        return value
 
     @field_validator("platform_token")
     @classmethod

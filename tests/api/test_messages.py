@@ -333,7 +333,8 @@ def test_through_the_platform_relay(client: TestClient, runtime: Runtime, tenant
     assert (row.via_relay, row.account_id) == (True, None)
     assert row.envelope_from == "relay@platform.example.test"
     message = received(row.body.mime)
-    assert display_name(raw_headers(row.body.mime)["from"]) == "Biuro Rachunkowe Alfa"
+    # "<company> via <platform>": the relay address's own domain passes DMARC (issue 9).
+    assert display_name(raw_headers(row.body.mime)["from"]) == "Biuro Rachunkowe Alfa via Postroom"
     assert message["From"].addresses[0].addr_spec == "relay@platform.example.test"
     assert message["Reply-To"] == tenant.admin.email  # replies reach the person (C5)
     assert row.message_id.endswith("@platform.example.test")

@@ -14,6 +14,9 @@ from postroom.services.runtime import Runtime
 from tests.api.helpers import create, create_account
 from tests.api.sending_helpers import sending_rows
 from tests.fixtures.mailenv import MailEnv
+from tests.mailbox.tenancy_rows import mailbox_paths, mailbox_requests, mailbox_rows
+from tests.newmail.tenancy_rows import newmail_rows
+from tests.reading.tenancy_rows import reading_requests
 from tests.support import MAILBOX_PASSWORD, Member, Tenant
 
 
@@ -25,6 +28,9 @@ class Resources:
     account: dict[str, Any]
     token_id: int
     sending: dict[str, int]  # file, message and draft ids (tests/api/sending_helpers.py)
+    domain_id: int = 0  # a sender domain for the relay (issue 9)
+    newmail: dict[str, int] | None = None  # contact, client, task, … (tests/newmail)
+    mailbox: dict[str, int] | None = None  # folder, mail, migration (tests/mailbox)
 
 
 @pytest.fixture
@@ -45,7 +51,12 @@ def ours(client: TestClient, tenant: Tenant, mailenv: MailEnv) -> Resources:
     )
     token = create(client, admin, "tokens", {"user_id": user["id"], "name": "erp"})
     sending = sending_rows(client, admin, account["id"], project["id"])
-    return Resources(user, group, project, account, token["id"], sending)
+    domain = create(client, admin, "company/domains", {"domain": "alfa.example.test"})
+    newmail = newmail_rows(client, tenant, account["id"])
+    mailbox = mailbox_rows(tenant, account["id"])
+    return Resources(
+        user, group, project, account, token["id"], sending, domain["id"], newmail, mailbox
+    )
 
 
 def _requests(r: Resources) -> list[tuple[str, str, dict[str, Any] | None]]:
@@ -71,6 +82,8 @@ def _requests(r: Resources) -> list[tuple[str, str, dict[str, Any] | None]]:
         ("GET", f"/accounts/{aid}/history", None),
         ("POST", f"/accounts/{aid}/test", None),
         ("GET", f"/accounts/{aid}/test", None),
+        ("POST", f"/accounts/{aid}/fetch", None),  # receiving (tests/sync/test_api_sync.py)
+        ("GET", f"/accounts/{aid}/sync", None),
         ("POST", f"/accounts/{aid}/oauth/start", {"provider": "google"}),
         ("PATCH", "/accounts", {"account_ids": [aid], "options": {"active": False}}),
         ("GET", f"/senders?project_id={pid}", None),  # their project: 404 (tests/api)
@@ -83,6 +96,29 @@ def _requests(r: Resources) -> list[tuple[str, str, dict[str, Any] | None]]:
         ("PUT", f"/drafts/{did}", {"subject": "Hacked"}),
         ("DELETE", f"/drafts/{did}", None),
         ("POST", f"/drafts/{did}/send", None),
+        ("GET", f"/company/domains/{r.domain_id}", None),
+        ("POST", f"/company/domains/{r.domain_id}/verify", None),
+        ("DELETE", f"/company/domains/{r.domain_id}", None),
+        *_newmail_requests(r.newmail or {}),
+        *(mailbox_requests(aid, r.mailbox) if r.mailbox else []),
+        *(reading_requests(aid, r.mailbox) if r.mailbox else []),
+    ]
+
+
+def _newmail_requests(n: dict[str, int]) -> list[tuple[str, str, dict[str, Any] | None]]:
+    return [
+        ("GET", f"/contacts/{n['contact']}", None),
+        ("PATCH", f"/contacts/{n['contact']}", {"name": "Hacked"}),
+        ("DELETE", f"/contacts/{n['contact']}", None),
+        ("GET", f"/clients/{n['client']}", None),
+        ("PATCH", f"/clients/{n['client']}", {"name": "Hacked"}),
+        ("DELETE", f"/clients/{n['client']}", None),
+        ("GET", f"/tasks/{n['task']}", None),
+        ("PATCH", f"/tasks/{n['task']}", {"status": "done"}),
+        ("DELETE", f"/tasks/{n['task']}", None),
+        ("POST", f"/notifications/{n['notification']}/read", None),
+        ("GET", f"/webhooks/{n['webhook']}", None),
+        ("DELETE", f"/webhooks/{n['webhook']}", None),
     ]
 
 
@@ -102,7 +138,19 @@ _UNNAMED_ROUTES = {
     ("GET", "/company"),
     ("GET", "/autoconfig"),  # no company data: proposed settings for an address
     ("PATCH", "/company"),
+    ("GET", "/company/domains"),  # the caller's own company only (tests/deliverability)
+    ("POST", "/company/domains"),
     ("GET", "/company/relay"),  # the caller's own company only (tests/api/test_senders.py)
+    ("GET", "/contacts"),  # lists and creation: tests/newmail/test_crm_api.py
+    ("POST", "/contacts"),
+    ("GET", "/clients"),
+    ("POST", "/clients"),
+    ("GET", "/tasks"),
+    ("GET", "/notifications"),  # only ever the caller's own
+    ("POST", "/notifications/read-all"),
+    ("GET", "/webhooks"),
+    ("POST", "/webhooks"),
+    ("POST", "/migrations"),  # account ids in the body: tests/mailbox/test_migration.py
     ("POST", "/companies"),
     ("GET", "/companies/{company_id}"),
     ("GET", "/oauth/callback"),  # no token: the state names the sign-in (tests/oauth)
@@ -125,6 +173,17 @@ _PATH_PARAMETERS = {
     "messages": "message_id",
     "files": "file_id",
     "drafts": "draft_id",
+    "domains": "domain_id",
+    "contacts": "contact_id",
+    "clients": "client_id",
+    "tasks": "task_id",
+    "notifications": "notification_id",
+    "webhooks": "webhook_id",
+    "folders": "folder_id",
+    "mail": "mail_id",
+    "threads": "mail_id",
+    "attachments": "part",
+    "migrations": "migration_id",
 }
 
 
@@ -153,6 +212,11 @@ def test_every_api_route_is_covered(runtime: Runtime, ours: Resources) -> None:
     assert routes - covered - _UNNAMED_ROUTES == set()
 
 
+def _newmail_paths(n: dict[str, int]) -> list[str]:
+    kept = ("contact", "client", "task", "webhook")
+    return [*(f"/{kind}s/{n[kind]}" for kind in kept if kind in n), "/notifications"]
+
+
 def _snapshot(client: TestClient, admin: Member, r: Resources) -> list[Any]:
     paths = [
         f"/users/{r.user['id']}",
@@ -163,6 +227,9 @@ def _snapshot(client: TestClient, admin: Member, r: Resources) -> list[Any]:
         f"/messages/{r.sending['message']}",
         f"/files/{r.sending['file']}",
         f"/drafts/{r.sending['draft']}",
+        f"/company/domains/{r.domain_id}",
+        *_newmail_paths(r.newmail or {}),
+        *(mailbox_paths(r.account["id"], r.mailbox) if r.mailbox else []),
     ]
     return [client.get(f"/api/v1{p}", headers=admin.headers).json() for p in paths]
 
@@ -200,7 +267,11 @@ def test_a_nonexistent_id_and_another_companys_id_look_the_same(
 
 
 @pytest.mark.parametrize(
-    "path", ["users", "groups", "projects", "accounts", "tokens", "messages", "files", "drafts"]
+    "path",
+    [
+        *("users", "groups", "projects", "accounts", "tokens", "messages", "files", "drafts"),
+        *("contacts", "clients", "tasks", "notifications", "webhooks"),  # tests/newmail
+    ],
 )
 def test_lists_show_only_own_company(
     client: TestClient, other_tenant: Tenant, ours: Resources, path: str

@@ -9,15 +9,27 @@ from postroom.api.errors import install_error_handlers
 from postroom.api.routes import (
     accounts,
     autoconfig,
+    campaigns,
     companies,
+    contacts,
+    domains,
     drafts,
     files,
+    folders,
     groups,
+    mail,
+    mail_actions,
+    mailsync,
     messages,
+    migrations,
+    notifications,
     oauth,
     projects,
     senders,
+    tasks,
+    templates,
     users,
+    webhooks,
 )
 from postroom.services.runtime import Runtime
 
@@ -39,4 +51,13 @@ def create_api_app(runtime: Runtime) -> FastAPI:
         app.include_router(module.router)
     for module in (messages, files, drafts):
         app.include_router(module.router)
+    app.include_router(domains.router)  # sender domains for the relay (issue 9)
+    for module in (contacts, tasks, notifications, webhooks):  # new mail (issue 6)
+        app.include_router(module.router)
+    for module in (folders, mail_actions, migrations):  # mailbox operations (issue 6)
+        app.include_router(module.router)
+    app.include_router(mail.router)  # reading and search (issue 6)
+    app.include_router(mailsync.router)  # fetch now, fetch state (issue 6)
+    app.include_router(templates.router)  # templates (issue 7)
+    app.include_router(campaigns.router)  # serial sending (issue 7)
     return app

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
+from postroom.api.schemas_deliverability import SenderDomainReportPublic
 from postroom.db.models import Account, Group
 from postroom.enums import EmailMode, Language, Role, Security
 from postroom.mail.report import Advice, ProbeKind, StepName, StepStatus
@@ -306,3 +307,6 @@ class AccountTestReportPublic(BaseModel):
     outgoing: ProbeReportPublic | None
     incoming: ProbeReportPublic | None
     round_trip: ProbeReportPublic | None
+    sender_domain: SenderDomainReportPublic | None = Field(
+        default=None, description="SPF, DKIM and DMARC of the address (shown, never blocking)."
+    )

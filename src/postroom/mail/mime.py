@@ -174,7 +174,7 @@ def _headers(draft: MessageDraft, message: EmailMessage, message_id: str, now: d
     if draft.reply_to is not None:
         message.set_raw("Reply-To", _mailboxes("Reply-To", (draft.reply_to,)))
     if subject := draft.subject.strip(_WSP):
-        message["Subject"] = subject
+        message.set_raw("Subject", mime_headers.unstructured("Subject", subject))
     message["Date"] = format_datetime(now.astimezone(UTC))
     message["Message-ID"] = f"<{message_id}>"
     if draft.in_reply_to is not None:

@@ -84,3 +84,66 @@ def address_list(header_name: str, mailboxes: list[tuple[str, str]]) -> str:
 def message_id_list(header_name: str, ids: list[str]) -> str:
     """`<id> <id> …`, folded between ids, never inside one."""
     return fold(header_name, [f"<{message_id}>" for message_id in ids])
+
+
+def _plain_word(word: str) -> bool | None:
+    """Whether a word may be written as it is; None for an empty word (a second space)."""
+    if not word:
+        return None
+    printable = all("!" <= ch <= "~" for ch in word)
+    return printable and "=?" not in word and len(word) <= _PLAIN_NAME_CHARS
+
+
+def _word_kinds(words: list[str]) -> list[bool]:
+    """Each word plain or not; an empty word (from a run of spaces) is encoded when the words
+    on both sides are, or its space would fall between two encoded words and be dropped."""
+    kinds = [_plain_word(w) for w in words]
+    decided = [k for k in kinds if k is not None]
+    result, seen = [], 0
+    for kind in kinds:
+        if kind is not None:
+            result.append(kind)
+            seen += 1
+            continue
+        left = decided[seen - 1] if seen else True
+        right = decided[seen] if seen < len(decided) else True
+        result.append(left or right)
+    return result
+
+
+def unstructured(header_name: str, text: str) -> str:
+    """Unstructured text (Subject, RFC 5322 §3.2.5), folded.
+
+    Printable ASCII words stay readable; each run of other words becomes encoded words that
+    hold the run's own spaces. Python 3.11 puts the space between two such words outside
+    them, where RFC 2047 §6.2 tells readers to drop it: "gęślą jaźń" arrived "gęśląjaźń".
+    """
+    words = text.split(" ")
+    # The first encoded word shares its line with "Subject: ": fewer bytes fit in it.
+    first_bytes = (FOLD_AT - len(header_name) - 2 - len("=?utf-8?b??=")) // 4 * 3
+    tokens: list[str] = []
+    run: list[str] = []
+    for word, plain in zip(words, _word_kinds(words), strict=True):
+        if not plain:
+            run.append(word)
+            continue
+        if run:
+            tokens += _encoded_run(" ".join(run), first_bytes if not tokens else _WORD_BYTES)
+            run = []
+        tokens.append(word)
+    if run:
+        tokens += _encoded_run(" ".join(run), first_bytes if not tokens else _WORD_BYTES)
+    return fold(header_name, tokens)
+
+
+def _encoded_run(text: str, first_bytes: int) -> list[str]:
+    """Encoded words for `text`, the first holding at most `first_bytes` of UTF-8."""
+    head, size = "", 0
+    for char in text:
+        width = len(char.encode("utf-8"))
+        if head and size + width > first_bytes:
+            break
+        head += char
+        size += width
+    pieces = [head, *_chunks(text[len(head) :])] if head else _chunks(text)
+    return [_UTF8.header_encode(piece) for piece in pieces]

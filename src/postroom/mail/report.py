@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from postroom.enums import Security
+from postroom.mail.dmarc_report import SenderDomainReport
 
 
 class StepName(StrEnum):
@@ -146,6 +147,8 @@ class AccountTestReport:
     incoming: ProbeReport | None
     round_trip: ProbeReport | None = None
     duration_ms: int = 0
+    # SPF, DKIM and DMARC of the sending address (issue 9): shown, never part of `ok`.
+    sender_domain: SenderDomainReport | None = None
     probes: tuple[ProbeReport, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -185,4 +188,5 @@ class AccountTestReport:
             "outgoing": self.outgoing.as_dict() if self.outgoing else None,
             "incoming": self.incoming.as_dict() if self.incoming else None,
             "round_trip": self.round_trip.as_dict() if self.round_trip else None,
+            "sender_domain": self.sender_domain.as_dict() if self.sender_domain else None,
         }

@@ -23,6 +23,7 @@ from postroom.mail.report import AccountTestReport
 from postroom.mail.smtp_probe import SmtpTarget
 from postroom.mail.steps import ProgressCallback
 from postroom.secrets import Secret, SecretBox
+from postroom.services import deliverability_section
 
 log = logging.getLogger("postroom.account_test")
 
@@ -179,7 +180,12 @@ async def probe_target(
     account_id: int | None = None,
 ) -> AccountTestReport:
     """Run the probes (async callers: the worker, a streaming UI)."""
+    # SPF, DKIM and DMARC of the address are looked up meanwhile (issue 9).
+    domain_check = asyncio.ensure_future(
+        deliverability_section.sender_domain_section(settings, target.outgoing)
+    )
     report = await probe_account(target, probe_options(settings, progress))
+    report = dataclasses.replace(report, sender_domain=await domain_check)
     failure = report.failure
     log.info(
         "account test finished",

@@ -319,7 +319,8 @@ def _guard_protocol_lock(account: Account, values: dict[str, Any]) -> None:
             f"Mail has already been downloaded from this account by "
             f"{account.incoming_protocol.value.upper()}, so its protocol can no longer change "
             "(A4). A new account is needed for the other protocol; the old one can stay as an "
-            "archive of the mail already downloaded (set it inactive so it stops fetching).",
+            "archive of the mail already downloaded (set it inactive so it stops fetching), "
+            "and a migration (POST /api/v1/migrations) uploads that mail to the new account.",
             code="protocol_locked",
         )
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+
+from sqlalchemy import Connection
 
 from postroom.autoconfig.presets import Preset
 from postroom.config import Settings
@@ -18,6 +22,7 @@ from postroom.mail.sessions import open_smtp
 from postroom.mail.smtp_client import Envelope, SmtpSender
 from postroom.services import delivery_outcome as outcomes
 from postroom.services.delivery_outcome import Outcome
+from postroom.services.delivery_recorder import Recorder
 from postroom.services.delivery_routes import (
     ACCOUNT_GONE,
     RouteInfo,
@@ -25,13 +30,24 @@ from postroom.services.delivery_routes import (
     load_route,
     route_of,
 )
-from postroom.services.outbox import ClaimedMessage, RetryPolicy, claim_due, release, renew_leases
-from postroom.services.outbox_results import update_health, write_outcomes
+from postroom.services.outbox import (
+    ClaimedMessage,
+    RetryPolicy,
+    claim_rows,
+    load_claimed,
+    release,
+    renew_leases,
+)
+from postroom.services.outbox_results import (
+    HealthMemo,
+    health_to_write,
+    update_health,
+    write_outcomes,
+)
 from postroom.services.runtime import Runtime
 
 log = logging.getLogger("postroom.delivery")
 STOP_GRACE_SECONDS = 30.0
-MAX_RECORD_RETRY_SECONDS = 30.0
 # Claimed messages held at once (sent but not yet recorded ones included), in batches.
 MAX_BATCHES_IN_HAND = 4
 
@@ -78,10 +94,12 @@ class _Route:
 class DeliveryEngine:
     """One worker's delivery: a claimer, connection tasks per route, one recorder.
 
-    Outcomes are written by a single recorder that takes every outcome gathered so far into
-    one short transaction per company (group commit): a message's "250 accepted" is written
-    at most one commit after the reply arrived, which is the only window in which a crash
-    can lead to a duplicate (docs/outbox.md).
+    Outcomes are written by a recorder thread that takes every outcome gathered so far into
+    one short transaction per company (group commit) and starts the next at once. A
+    connection that got "250" for a message goes on with the next one, but holds back that
+    one's final "." until the earlier result is committed: at any moment each connection has
+    at most one accepted message not yet recorded, which is all a crash can duplicate
+    (docs/outbox.md).
     """
 
     def __init__(self, runtime: Runtime, *, worker_id: str, options: DeliveryOptions) -> None:
@@ -90,11 +108,16 @@ class DeliveryEngine:
         self.options = options
         self._routes: dict[RouteKey, _Route] = {}
         self._pending: dict[int, ClaimedMessage] = {}  # claimed, outcome not yet written
-        self._outcomes: list[Outcome] = []
-        self._outcome_ready = asyncio.Event()
+        self._committed: dict[int, asyncio.Future[None]] = {}  # message → its result is written
+        self._recorder: Recorder | None = None
         self._space = asyncio.Event()
         self._stopping = False
-        self._closing = False
+        # SQLite has one writer at a time: the claim, the recorder and the lease renewal take
+        # turns on this lock instead of sleeping in SQLite's busy handler.
+        sqlite = runtime.engine.dialect.name == "sqlite"
+        self._write_lock: threading.Lock | None = threading.Lock() if sqlite else None
+        self._health = HealthMemo()
+        self._db: Connection | None = None  # the recorder thread's own connection
         self.recorded = 0
 
     # --- the main loop -------------------------------------------------------------------
@@ -102,8 +125,9 @@ class DeliveryEngine:
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
         """Deliver until `stop` is set (or, with `until_idle`, until nothing is due and every
         claimed message is recorded); then finish or release what is in hand."""
-        recorder = asyncio.create_task(self._record_loop())
         loop = asyncio.get_running_loop()
+        recorder = self._recorder = Recorder(self._write, self._written, loop)
+        recorder.start()
         renew_at = loop.time() + self.options.lease_seconds / 3
         try:
             while not stop.is_set():
@@ -136,22 +160,36 @@ class DeliveryEngine:
         self._dispatch(claimed)
         return len(claimed)
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        if self._write_lock is None:
+            yield
+            return
+        with self._write_lock:
+            yield
+
     def _claim(self, limit: int) -> list[ClaimedMessage]:
-        with self.runtime.platform() as session:
-            return claim_due(
+        now = utcnow()
+        with self._writing(), self.runtime.platform() as session:
+            rows = claim_rows(
                 session,
                 worker_id=self.worker_id,
-                now=utcnow(),
+                now=now,
                 limit=limit,
                 lease_seconds=self.options.lease_seconds,
                 presets=self.options.presets,
             )
+        if not rows:
+            return []
+        # Reading the MIME needs no write lock: results are committed meanwhile.
+        with self.runtime.platform() as session:
+            return load_claimed(session, rows, now)
 
     async def _renew(self) -> None:
         ids = list(self._pending)
 
         def renew() -> None:
-            with self.runtime.platform() as session:
+            with self._writing(), self.runtime.platform() as session:
                 renew_leases(
                     session,
                     worker_id=self.worker_id,
@@ -237,25 +275,28 @@ class DeliveryEngine:
                 self._emit(self._error(message, exc, connecting=True))
 
     async def _send_all(self, route: _Route, sender: SmtpSender, info: RouteInfo) -> None:
+        # The previous accepted message's "written" signal: the next message's final "."
+        # waits for it, so an accepted message is never left unrecorded while more are sent.
+        accepted: asyncio.Future[None] | None = None
         while (message := await self._next(route)) is not None:
             recipients = tuple(r.address for r in message.open_recipients)
             envelope = Envelope(
                 message.envelope_from, recipients, message.mime, envelope_id=message.message_id
             )
             try:
-                result = await sender.send(envelope)
+                result = await sender.send(envelope, before_end=accepted)
             except Exception as exc:
                 self._emit(self._error(message, exc, connecting=False))
                 return
-            self._emit(
-                outcomes.from_transaction(
-                    message,
-                    result,
-                    now=utcnow(),
-                    policy=self.options.policy,
-                    sent_copy_needed=info.sent_copy_needed,
-                )
+            outcome = outcomes.from_transaction(
+                message,
+                result,
+                now=utcnow(),
+                policy=self.options.policy,
+                sent_copy_needed=info.sent_copy_needed,
             )
+            written = self._emit(outcome)
+            accepted = written if result.accepted else None
             if not sender.usable:
                 return
 
@@ -284,52 +325,55 @@ class DeliveryEngine:
 
     # --- recording -------------------------------------------------------------------------
 
-    def _emit(self, outcome: Outcome) -> None:
-        self._outcomes.append(outcome)
-        self._outcome_ready.set()
+    def _emit(self, outcome: Outcome) -> asyncio.Future[None]:
+        """Hand an outcome to the recorder; the future is done once it is committed."""
+        written = asyncio.get_running_loop().create_future()
+        self._committed[outcome.message.id] = written
+        assert self._recorder is not None
+        self._recorder.put(outcome)
+        return written
 
-    async def _record_loop(self) -> None:
-        while True:
-            await self._outcome_ready.wait()
-            self._outcome_ready.clear()
-            batch, self._outcomes = self._outcomes, []
-            if batch:
-                await self._record(batch)
-            if self._closing and not self._outcomes:
-                return
+    def _written(self, batch: list[Outcome]) -> None:
+        """In the event loop: a group of outcomes is committed."""
+        for outcome in batch:
+            message_id = outcome.message.id
+            self._pending.pop(message_id, None)
+            written = self._committed.pop(message_id, None)
+            if written is not None and not written.done():
+                written.set_result(None)
+        self.recorded += len(batch)
+        self._space.set()
 
-    async def _record(self, batch: list[Outcome]) -> None:
+    def _write(self, batch: list[Outcome]) -> None:
+        """In the recorder's thread: one transaction per company, on the recorder's own
+        connection (no session or pool checkout per commit), health afterwards if needed."""
         by_company: dict[int, list[Outcome]] = defaultdict(list)
         for outcome in batch:
             by_company[outcome.message.company_id].append(outcome)
+        if self._db is None:
+            self._db = self.runtime.engine.connect()
+        conn = self._db
+        try:
+            for company_id, items in by_company.items():
+                with self._writing(), conn.begin():
+                    write_outcomes(conn, company_id, items, worker_id=self.worker_id)
+        except Exception:
+            self._db = None  # a broken connection is not used again
+            conn.close()
+            raise
         for company_id, items in by_company.items():
-            await self._record_company(company_id, items)
-            for outcome in items:
-                self._pending.pop(outcome.message.id, None)
-            self.recorded += len(items)
-        self._space.set()
-
-    async def _record_company(self, company_id: int, items: list[Outcome]) -> None:
-        delay = 0.5
-        while True:
-            try:
-                await asyncio.to_thread(self._write, company_id, items)
-                return
-            except Exception:
-                # Dropping an outcome would leave the message leased until the lease expires
-                # and then send it again: keep trying (the database may be restarting).
-                log.exception("recording delivery outcomes failed; retrying")
-                await asyncio.sleep(delay)
-                delay = min(MAX_RECORD_RETRY_SECONDS, delay * 2)
-
-    def _write(self, company_id: int, items: list[Outcome]) -> None:
-        with self.runtime.tenant(company_id) as session:
-            write_outcomes(session, company_id, items, worker_id=self.worker_id)
-            update_health(session, items, auth_failure_limit=self.options.auth_failure_limit)
+            if health_to_write(items, self._health):
+                with self._writing(), self.runtime.tenant(company_id) as session:
+                    update_health(
+                        session,
+                        items,
+                        auth_failure_limit=self.options.auth_failure_limit,
+                        memo=self._health,
+                    )
 
     # --- stopping --------------------------------------------------------------------------
 
-    async def _shutdown(self, recorder: asyncio.Task[None]) -> None:
+    async def _shutdown(self, recorder: Recorder) -> None:
         """Finish the transactions under way, give back what was not started, write all."""
         self._stopping = True
         tasks = [task for route in self._routes.values() for task in route.tasks]
@@ -347,12 +391,13 @@ class DeliveryEngine:
             await asyncio.to_thread(self._release, unstarted)
             for message_id in unstarted:
                 self._pending.pop(message_id, None)
-        self._closing = True
-        self._outcome_ready.set()
-        await recorder
+        await recorder.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def _release(self, message_ids: list[int]) -> None:
-        with self.runtime.platform() as session:
+        with self._writing(), self.runtime.platform() as session:
             release(session, worker_id=self.worker_id, message_ids=message_ids, now=utcnow())
 
 

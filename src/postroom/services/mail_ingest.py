@@ -12,8 +12,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from postroom.db.models import Account
@@ -42,55 +43,105 @@ class IncomingMessage:
     modseq: int | None = None
 
 
-def apply_flags(row: MailMessage, flags: frozenset[str]) -> None:
+def flag_values(flags: frozenset[str]) -> dict[str, Any]:
+    """The flag columns of a message with these IMAP flags (RFC 3501 §2.3.2)."""
     lowered = {flag.lower() for flag in flags}
-    for flag, column in _FLAG_COLUMNS.items():
-        setattr(row, column, flag in lowered)
-    row.draft = "\\draft" in lowered
-    row.keywords = sorted(flag for flag in flags if flag.lower() not in _NOT_KEYWORDS)
+    values: dict[str, Any] = {column: flag in lowered for flag, column in _FLAG_COLUMNS.items()}
+    values["draft"] = "\\draft" in lowered
+    values["keywords"] = sorted(flag for flag in flags if flag.lower() not in _NOT_KEYWORDS)
+    return values
 
 
-def _row(
+def apply_flags(row: MailMessage, flags: frozenset[str]) -> bool:
+    """Set the row's flag columns; True if any changed."""
+    changed = False
+    for column, value in flag_values(flags).items():
+        if getattr(row, column) != value:
+            setattr(row, column, value)
+            changed = True
+    return changed
+
+
+@dataclass(frozen=True)
+class PreparedMessage:
+    """A message whose bytes are durably in the store and whose headers are parsed: what
+    its row needs besides the account, folder and time (see `insert_prepared`)."""
+
+    key: str
+    values: dict[str, Any]
+
+
+def _values(item: IncomingMessage, key: str, parsed: ParsedMessage) -> dict[str, Any]:
+    return {
+        "uidvalidity": item.uidvalidity,
+        "uid": item.uid,
+        "pop_uidl": item.pop_uidl,
+        "modseq": item.modseq,
+        "blob_key": key,
+        "content_sha256": hashlib.sha256(item.raw).hexdigest(),
+        "size": len(item.raw),
+        "message_id_header": parsed.message_id,
+        "in_reply_to": parsed.in_reply_to,
+        "references": " ".join(parsed.references) or None,
+        "thread_root": parsed.thread_root,
+        "subject": parsed.subject,
+        "from_address": parsed.from_address,
+        "from_name": parsed.from_name,
+        "to_addresses": parsed.to,
+        "cc_addresses": parsed.cc,
+        "reply_to": parsed.reply_to,
+        "sent_date": parsed.date,
+        "internal_date": item.internal_date,
+        "sort_date": parsed.date or item.internal_date,
+        "snippet": "",
+        "has_attachments": False,
+        "attachments": [],
+        "auto_submitted": parsed.auto_submitted,
+        "parse_defects": parsed.defects or None,
+        **flag_values(item.flags),
+    }
+
+
+def prepare_incoming(store: MailStore, items: Sequence[IncomingMessage]) -> list[PreparedMessage]:
+    """Write the raw bytes (durably) and parse the headers; no database work, so a fetch can
+    prepare one batch while the previous one is being inserted."""
+    if not items:
+        return []
+    keys = store.put_many([item.raw for item in items])
+    return [
+        PreparedMessage(key, _values(item, key, parse_message(item.raw, with_body=False)))
+        for item, key in zip(items, keys, strict=True)
+    ]
+
+
+def insert_prepared(
+    session: Session,
     account: Account,
     folder: MailFolder,
-    item: IncomingMessage,
-    key: str,
-    parsed: ParsedMessage,
+    prepared: Sequence[PreparedMessage],
     *,
     from_history: bool,
-    now: datetime,
-) -> MailMessage:
-    row = MailMessage(
-        company_id=account.company_id,
-        account_id=account.id,
-        folder_id=folder.id,
-        uidvalidity=item.uidvalidity,
-        uid=item.uid,
-        pop_uidl=item.pop_uidl,
-        modseq=item.modseq,
-        blob_key=key,
-        content_sha256=hashlib.sha256(item.raw).hexdigest(),
-        size=len(item.raw),
-        message_id_header=parsed.message_id,
-        in_reply_to=parsed.in_reply_to,
-        references=" ".join(parsed.references) or None,
-        thread_root=parsed.thread_root,
-        subject=parsed.subject,
-        from_address=parsed.from_address,
-        from_name=parsed.from_name,
-        to_addresses=parsed.to,
-        cc_addresses=parsed.cc,
-        reply_to=parsed.reply_to,
-        sent_date=parsed.date,
-        internal_date=item.internal_date,
-        sort_date=parsed.date or item.internal_date or now,
-        stored_at=now,
-        auto_submitted=parsed.auto_submitted,
-        parse_defects=parsed.defects or None,
-        from_history=from_history,
-    )
-    apply_flags(row, item.flags)
-    return row
+    returning: bool = True,
+) -> list[MailMessage]:
+    """One INSERT for the batch; the caller commits. Without `returning` (a first import's
+    history, which no rule looks at) no rows are loaded back and an empty list is returned."""
+    if not prepared:
+        return []
+    now = datetime.now(UTC)
+    own = {
+        "company_id": account.company_id,
+        "account_id": account.id,
+        "folder_id": folder.id,
+        "stored_at": now,
+        "from_history": from_history,
+    }
+    values = [{**p.values, **own, "sort_date": p.values["sort_date"] or now} for p in prepared]
+    options = {"render_nulls": True}  # one statement, not one per pattern of NULLs
+    if not returning:
+        session.execute(insert(MailMessage), values, execution_options=options)
+        return []
+    statement = insert(MailMessage).returning(MailMessage, sort_by_parameter_order=True)
+    return list(session.scalars(statement, values, execution_options=options))
 
 
 def store_incoming(
@@ -107,25 +158,8 @@ def store_incoming(
     If the commit fails, the files are left without rows: harmless, never the reverse
     (a row whose bytes are missing).
     """
-    if not items:
-        return []
-    keys = store.put_many([item.raw for item in items])
-    now = datetime.now(UTC)
-    rows = [
-        _row(
-            account,
-            folder,
-            item,
-            key,
-            parse_message(item.raw, with_body=False),
-            from_history=from_history,
-            now=now,
-        )
-        for item, key in zip(items, keys, strict=True)
-    ]
-    session.add_all(rows)
-    session.flush()
-    return rows
+    prepared = prepare_incoming(store, items)
+    return insert_prepared(session, account, folder, prepared, from_history=from_history)
 
 
 def _addresses_line(message: MailMessage) -> str:
@@ -135,38 +169,50 @@ def _addresses_line(message: MailMessage) -> str:
     return " ".join(part for part in parts if part)
 
 
-def index_message(session: Session, store: MailStore, message: MailMessage) -> None:
-    """Parse the body: snippet, attachments and the search row of one stored message."""
-    try:
-        parsed = parse_message(store.read(message.blob_key))
-    except StoredBlobMissingError:
-        parsed = ParsedMessage(defects=["raw message missing from the store"])
+def _search_row(message: MailMessage, parsed: ParsedMessage) -> dict[str, Any]:
     message.snippet = parsed.snippet
     message.attachments = parsed.attachments
     message.has_attachments = bool(parsed.attachments)
     if parsed.defects:
         message.parse_defects = sorted(set((message.parse_defects or []) + parsed.defects))
-    session.add(
-        MailText(
-            company_id=message.company_id,
-            message_id=message.id,
-            subject=searchable_words(message.subject),
-            addresses=searchable_words(_addresses_line(message)),
-            body=searchable_words(parsed.text),
-        )
-    )
+    return {
+        "company_id": message.company_id,
+        "message_id": message.id,
+        "subject": searchable_words(message.subject),
+        "addresses": searchable_words(_addresses_line(message)),
+        "body": searchable_words(parsed.text),
+    }
 
 
-def index_pending(session: Session, store: MailStore, *, limit: int = 500) -> int:
-    """Index up to `limit` stored messages that have no search row yet; the caller commits."""
-    pending = session.scalars(
+def _parse_stored(store: MailStore, message: MailMessage) -> ParsedMessage:
+    try:
+        return parse_message(store.read(message.blob_key))
+    except StoredBlobMissingError:
+        return ParsedMessage(defects=["raw message missing from the store"])
+
+
+def index_message(session: Session, store: MailStore, message: MailMessage) -> None:
+    """Parse the body: snippet, attachments and the search row of one stored message."""
+    session.add(MailText(**_search_row(message, _parse_stored(store, message))))
+
+
+def index_pending(
+    session: Session, store: MailStore, *, limit: int = 500, account_id: int | None = None
+) -> int:
+    """Index up to `limit` stored messages (of one account, if given) that have no search
+    row yet; the caller commits. Returns how many were indexed."""
+    query = (
         select(MailMessage)
         .outerjoin(MailText, MailText.message_id == MailMessage.id)
         .where(MailText.message_id.is_(None))
         .order_by(MailMessage.id)
         .limit(limit)
-    ).all()
-    for message in pending:
-        index_message(session, store, message)
+    )
+    if account_id is not None:
+        query = query.where(MailMessage.account_id == account_id)
+    pending = session.scalars(query).all()
+    rows = [_search_row(message, _parse_stored(store, message)) for message in pending]
+    if rows:
+        session.execute(insert(MailText), rows)
     session.flush()
     return len(pending)

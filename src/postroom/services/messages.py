@@ -29,7 +29,15 @@ from postroom.enums import (
 from postroom.errors import ConflictError, FieldProblem, NotFoundError, ValidationError
 from postroom.mail import mime
 from postroom.mail.mime_checks import MimeLimits, bare_message_id
-from postroom.services import access, accounts, files, projects, provider_rules, routing
+from postroom.services import (
+    access,
+    accounts,
+    files,
+    projects,
+    provider_rules,
+    relay_identity,
+    routing,
+)
 from postroom.services.message_schemas import DraftWrite, MessageCreate, Recipient, RecipientIn
 from postroom.services.runtime import Runtime
 from postroom.storage.files import StoredBlobMissingError
@@ -301,6 +309,15 @@ def submit_message(
         )
     except ValidationError as exc:
         raise _upload_fields_named(exc, len(request.attachments)) from None
+    if choice.via_relay:  # issue 9: the relay's From settled and DKIM-signed before storing
+        built = relay_identity.finish_relay_message(
+            session,
+            actor=actor,
+            built=built,
+            box=runtime.secret_box,
+            settings=runtime.settings,
+            reply_to_given=request.reply_to is not None,
+        )
     row = _outbox_row(actor, request, choice, built, runtime, key)
     if key is None:
         session.add(row)

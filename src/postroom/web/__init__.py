@@ -12,8 +12,13 @@ from fastapi.staticfiles import StaticFiles
 from postroom.services.runtime import Runtime
 from postroom.web import routes_account_form, routes_account_setup, routes_accounts, routes_auth
 from postroom.web.errors import install_error_pages
+from postroom.web.routes_campaign_wizard import router as campaign_wizard_router
+from postroom.web.routes_campaigns import router as campaigns_router
 from postroom.web.routes_compose import router as compose_router
+from postroom.web.routes_domains import router as domains_router
+from postroom.web.routes_mailbox import router as mailbox_router
 from postroom.web.routes_outbox import router as outbox_router
+from postroom.web.routes_public import router as public_router
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -37,5 +42,11 @@ def create_web_app(runtime: Runtime, *, lifespan: Lifespan | None = None) -> Fas
     app.include_router(routes_account_form.router)
     app.include_router(compose_router)
     app.include_router(outbox_router)
+    app.include_router(domains_router)  # sender domains for the relay (issue 9)
+    app.include_router(mailbox_router)  # reading and search (issue 6)
+    # Serial sending (issue 7); the wizard first: "/campaigns/new" is not a campaign id.
+    app.include_router(campaign_wizard_router)
+    app.include_router(campaigns_router)
+    app.include_router(public_router)  # /u/{token}, /s/{token}: no login, the token is the key
     install_error_pages(app)
     return app

@@ -10,6 +10,7 @@ from postroom.enums import IncomingProtocol, Security
 from postroom.mail import ports
 from postroom.mail.report import Advice, ProbeKind, StepName, StepStatus
 from postroom.mail.steps import NOT_REACHED
+from postroom.web.deliverability_view import SenderDomainView, sender_domain_view
 from postroom.web.i18n import N_, Translator
 
 STEP_LABELS = {
@@ -186,6 +187,7 @@ class ReportView:
     probes: list[ProbeView]
     duration_ms: int
     failure: tuple[str, str] | None = None  # (probe title, step label) of the first failure
+    sender_domain: SenderDomainView | None = None  # SPF, DKIM, DMARC of the address (issue 9)
 
 
 def _standard_ports(kind: ProbeKind) -> tuple[int, int]:
@@ -286,7 +288,9 @@ def report_view(report: Mapping[str, Any] | None, translate: Translator) -> Repo
     state = "incomplete" if _stopped(probes) else "passed"
     if not report.get("ok"):
         state = "failed"
-    return ReportView(state, probes, int(report.get("duration_ms") or 0), _failure(probes))
+    duration_ms = int(report.get("duration_ms") or 0)
+    domain = sender_domain_view(report.get("sender_domain"), translate)
+    return ReportView(state, probes, duration_ms, _failure(probes), domain)
 
 
 def _failure(probes: list[ProbeView]) -> tuple[str, str] | None:

@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from postroom.services.files import sweep_orphaned_files
 from postroom.services.runtime import Runtime
 from postroom.services.websessions import purge_expired_sessions
+from postroom.worker.campaigns import feed_campaigns
 from postroom.worker.delivery import run_delivery
+from postroom.worker.fetch import run_fetching
 from postroom.worker.imap_jobs import append_sent_copies, save_drafts
+from postroom.worker.migrations import run_migrations
+from postroom.worker.webhooks import deliver_webhooks
 
 log = logging.getLogger("postroom.worker")
 
@@ -36,6 +40,9 @@ DEFAULT_JOBS = (
     # C4: copies of sent mail and drafts on the accounts' IMAP servers (docs/outbox.md).
     PeriodicJob("append sent copies", 30, append_sent_copies),
     PeriodicJob("store drafts on IMAP", 15, save_drafts),
+    PeriodicJob("deliver webhooks", 5, deliver_webhooks),  # services/webhook_delivery.py
+    PeriodicJob("mailbox migrations", 10, run_migrations),  # D4: services/migration_runner.py
+    PeriodicJob("feed campaigns", 2, feed_campaigns),  # C2: services/campaign_feeder.py
 )
 
 
@@ -45,12 +52,15 @@ async def run_worker(
     jobs: tuple[PeriodicJob, ...] = DEFAULT_JOBS,
     *,
     delivery: bool = True,
+    fetching: bool = True,
 ) -> None:
     """Run every job once at start, then each on its own schedule, until `stop` is set; the
     outbox delivery loop runs alongside them (docs/outbox.md)."""
     next_run = dict.fromkeys(range(len(jobs)), 0.0)
     log.info("worker started", extra={"jobs": [job.name for job in jobs]})
     sending = asyncio.create_task(run_delivery(runtime, stop)) if delivery else None
+    # D1: scheduled and requested fetches, IMAP IDLE push (docs/receiving.md).
+    receiving = asyncio.create_task(run_fetching(runtime, stop)) if fetching else None
     while not stop.is_set():
         now = time.monotonic()
         for index, job in enumerate(jobs):
@@ -63,6 +73,8 @@ async def run_worker(
             await asyncio.wait_for(stop.wait(), timeout=timeout)
     if sending is not None:
         await sending  # finishes the transactions under way, releases the rest
+    if receiving is not None:
+        await receiving
     log.info("worker stopped")
 
 

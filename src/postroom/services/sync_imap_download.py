@@ -1,0 +1,195 @@
+"""Downloading a folder's new messages: batches cut by count and bytes (the memory bound),
+pipelined UID FETCH over one or more connections, one writer storing batch after batch.
+
+The checkpoint (the folder's synced_uid) only moves over batches that are all stored, so
+with two connections finishing out of order a crash still resumes without a gap; UIDs stored
+beyond the checkpoint are skipped on resume (sync_imap_store.existing_uids).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from postroom.mail.errors import MailError
+from postroom.mail.imap_probe import ImapSession, close_session
+from postroom.mail.imap_responses import uid_set
+from postroom.mail.imap_sync_client import Capabilities, FetchedMessage, examine, fetch_batches
+from postroom.services.sync_connect import login_imap
+from postroom.services.sync_context import FetchContext
+from postroom.services.sync_folders import FolderRef
+from postroom.services.sync_imap_store import Batch, commit_batch, prepare_batch
+
+log = logging.getLogger("postroom.sync")
+QUEUED_BATCHES = 2  # fetched batches waiting for the writer, besides those in flight
+
+
+def cut_batches(
+    todo: Sequence[tuple[int, int]], max_messages: int, max_bytes: int
+) -> list[list[int]]:
+    """UIDs in batches of at most `max_messages` and `max_bytes` (a bigger message alone)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for uid, length in todo:
+        if current and (len(current) >= max_messages or size + length > max_bytes):
+            batches.append(current)
+            current, size = [], 0
+        current.append(uid)
+        size += length
+    if current:
+        batches.append(current)
+    return batches
+
+
+@dataclass
+class Connections:
+    """The fetch's IMAP sessions: the main one, and extra ones for big folders."""
+
+    ctx: FetchContext
+    caps: Capabilities
+    primary: ImapSession
+    extra: list[ImapSession] = field(default_factory=list)
+
+    async def extra_for(self, folder: FolderRef, number: int) -> ImapSession | None:
+        """Extra session `number` (kept from folder to folder) with `folder` examined; None
+        if the server refuses one more connection."""
+        try:
+            async with asyncio.timeout(self.ctx.options.timeout_seconds):
+                if number < len(self.extra):
+                    session = self.extra[number]
+                else:
+                    session = await login_imap(self.ctx.runtime, self.ctx.account)
+                    self.extra.append(session)
+                await examine(session, self.caps, folder.raw_name)
+        except (MailError, OSError, TimeoutError) as exc:
+            log.info(
+                "extra IMAP connection not available",
+                extra={"account_id": self.ctx.account_id, "error": str(exc)},
+            )
+            return None
+        return session
+
+    async def close(self) -> None:
+        for session in [*self.extra, self.primary]:
+            await close_session(session)
+        self.extra.clear()
+
+
+@dataclass
+class _Checkpoint:
+    """Which batches are stored; the checkpoint is the last UID of the stored prefix."""
+
+    batches: list[list[int]]
+    stored: set[int] = field(default_factory=set)
+    prefix: int = 0  # batches[:prefix] are all stored
+
+    def after(self, index: int) -> int | None:
+        self.stored.add(index)
+        while self.prefix in self.stored:
+            self.prefix += 1
+        return self.batches[self.prefix - 1][-1] if self.prefix else None
+
+
+def _raise_first(group: BaseExceptionGroup[BaseException]) -> None:
+    """Callers handle MailError and friends, not exception groups: re-raise the first."""
+    first = group.exceptions[0]
+    if isinstance(first, BaseExceptionGroup):
+        _raise_first(first)
+    raise first
+
+
+@dataclass
+class _Download:
+    """One folder's download: producers (one per connection) and the writer."""
+
+    ctx: FetchContext
+    conns: Connections
+    folder: FolderRef
+    uidvalidity: int
+    batches: list[list[int]]
+    stale: bool
+    queue: asyncio.Queue[tuple[str, list[FetchedMessage]] | None] = field(
+        default_factory=lambda: asyncio.Queue(QUEUED_BATCHES)
+    )
+
+    def __post_init__(self) -> None:
+        self.sets = [uid_set(batch) for batch in self.batches]
+        self.index_of = {uids: index for index, uids in enumerate(self.sets)}
+        self.shared = iter(self.sets)  # the connections take turns taking the next batch
+        self.checkpoint = _Checkpoint(self.batches)
+
+    async def produce(self, session: ImapSession) -> None:
+        timeout = self.ctx.options.batch_timeout(self.ctx.options.batch_bytes)
+        batches = fetch_batches(session, self.shared, modseq=self.conns.caps.condstore)
+        try:
+            while True:
+                async with asyncio.timeout(timeout):
+                    item = await anext(batches, None)
+                if item is None:
+                    return
+                await self.queue.put(item)
+        finally:
+            await batches.aclose()
+
+    async def produce_extra(self, number: int) -> None:
+        session = await self.conns.extra_for(self.folder, number)
+        if session is not None:
+            await self.produce(session)
+
+    async def consume(self) -> None:
+        """Write one batch's files while the previous batch's rows are being inserted."""
+        inserting: asyncio.Task[int] | None = None
+        while (item := await self.queue.get()) is not None:
+            uids, messages = item
+            prepared = await asyncio.to_thread(prepare_batch, self.ctx, self.uidvalidity, messages)
+            batch = Batch(prepared, self.checkpoint.after(self.index_of[uids]))
+            if inserting is not None:
+                await inserting
+            inserting = asyncio.create_task(asyncio.to_thread(self.commit, batch))
+        if inserting is not None:
+            await inserting
+
+    def commit(self, batch: Batch) -> int:
+        folder = self.folder
+        return commit_batch(
+            self.ctx, folder.id, self.uidvalidity, folder.path, batch, stale=self.stale
+        )
+
+    async def run(self, extra: int) -> None:
+        async with asyncio.TaskGroup() as group:
+            producers = [group.create_task(self.produce(self.conns.primary))]
+            producers += [group.create_task(self.produce_extra(n)) for n in range(extra)]
+            group.create_task(self.consume())
+            await asyncio.gather(*producers)
+            await self.queue.put(None)
+
+
+async def download(
+    ctx: FetchContext,
+    conns: Connections,
+    folder: FolderRef,
+    uidvalidity: int,
+    todo: Sequence[tuple[int, int]],
+    *,
+    stale: bool,
+) -> None:
+    """Fetch and store every (uid, size) of `todo`; a big folder over several connections."""
+    options = ctx.options
+    batches = cut_batches(todo, options.batch_messages, options.batch_bytes)
+    if not batches:
+        return
+    extra = max(0, options.connections - 1) if len(todo) >= options.parallel_threshold else 0
+    try:
+        await _Download(ctx, conns, folder, uidvalidity, batches, stale).run(extra)
+    except BaseExceptionGroup as errors:
+        _raise_first(errors)
+
+
+async def close_quietly(conns: Connections | None) -> None:
+    if conns is not None:
+        with contextlib.suppress(Exception):
+            await conns.close()
