@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from postroom.db.models import Account
-from postroom.db.models_mailbox import MailText, Pop3SeenUidl
+from postroom.db.models_mailbox import MailPurged, MailText, Pop3SeenUidl
 from postroom.enums import Role
 from postroom.services.runtime import Runtime
 from postroom.storage.mailstore import mail_store_for
@@ -101,6 +101,9 @@ def test_purge_keeps_the_server_copy_unless_the_account_says_otherwise(
             select(func.count()).select_from(MailText).where(MailText.message_id == deleted)
         )
     assert texts == 0
+    with runtime.tenant(tenant.company_id) as session:  # a tombstone for the kept copy
+        tombstone = session.scalars(select(MailPurged)).one()
+    assert (tombstone.uid, tombstone.content_sha256) == (row.uid, row.content_sha256)
     assert [m["raw"] for m in server_messages(mailenv, imap_mailbox.address, "Trash").values()] == [
         imap_mailbox.raws[0]
     ]

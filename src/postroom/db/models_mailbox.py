@@ -235,3 +235,22 @@ class AutoreplySent(TenantOwned, Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     sender: Mapped[str] = mapped_column(String(320))  # lower-cased address
     replied_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class MailPurged(TenantOwned, Base):
+    """A message purged in Postroom whose server copy was kept (A7 option off): the sync must
+    not bring it back, neither by its UID nor, after a UIDVALIDITY change, by its content."""
+
+    __tablename__ = "mail_purged"
+    __table_args__ = (UniqueConstraint("folder_id", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    folder_id: Mapped[int] = mapped_column(ForeignKey("mail_folders.id", ondelete="CASCADE"))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    uid: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    message_id_header: Mapped[str | None] = mapped_column(String(998), default=None)
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    purged_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

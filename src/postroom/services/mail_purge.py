@@ -18,7 +18,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from postroom.db.models import Account, User
-from postroom.db.models_mailbox import MailMessage, MailText, Pop3SeenUidl
+from postroom.db.models_mailbox import MailMessage, MailPurged, MailText, Pop3SeenUidl
 from postroom.enums import AuthMethod, FolderRole, IncomingProtocol, Role
 from postroom.errors import ConflictError, PermissionDeniedError, PostroomError
 from postroom.mail import imap_ops, pop3_ops, pop3_probe
@@ -227,9 +227,12 @@ def _remove(
     left = [i for i in still_there(session, ids) if i not in waiting]
     doomed, _ = usable_messages(session, actor, left)
     dele_done = {i for p in plan.pop3.values() for i in p.uidls if i not in waiting}
+    on_servers = plan.server_ids()
     for message in doomed:
         if message.pop_uidl is not None:
             _remember_uidl(session, message, deleted_on_server=message.id in dele_done)
+        elif message.uid is not None and message.id not in on_servers:
+            _remember_kept_copy(session, message)
     keys = [m.blob_key for m in doomed]
     session.execute(delete(MailText).where(MailText.message_id.in_([m.id for m in doomed])))
     for message in doomed:
@@ -240,6 +243,20 @@ def _remove(
         session.scalars(select(MailMessage.blob_key).where(MailMessage.blob_key.in_(keys)))
     )
     return [key for key in keys if key not in still_used]
+
+
+def _remember_kept_copy(session: Session, message: MailMessage) -> None:
+    """The server keeps its copy: a tombstone keeps the sync from fetching it again."""
+    session.add(
+        MailPurged(
+            account_id=message.account_id,
+            folder_id=message.folder_id,
+            uidvalidity=message.uidvalidity,
+            uid=message.uid,
+            message_id_header=message.message_id_header,
+            content_sha256=message.content_sha256,
+        )
+    )
 
 
 def _remember_uidl(session: Session, message: MailMessage, *, deleted_on_server: bool) -> None:
