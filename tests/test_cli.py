@@ -17,7 +17,9 @@ from sqlalchemy import select
 from postroom.cli import main
 from postroom.config import Settings
 from postroom.db.models import Account
-from postroom.secrets import SecretBox, parse_keys
+from postroom.db.models_crm import WebhookEndpoint
+from postroom.db.models_domains import SenderDomain
+from postroom.secrets import Secret, SecretBox, parse_keys
 from postroom.services import accounts
 from postroom.services.account_schemas import AccountCreate
 from postroom.services.runtime import build_runtime
@@ -97,6 +99,10 @@ def test_user_create_errors_are_clear(settings: Settings) -> None:
     assert unknown.exit_code == 1 and "Company 99 does not exist" in unknown.output
 
 
+WEBHOOK_SECRET = "whsec-rotation-test"
+DKIM_KEY = "-----BEGIN PRIVATE KEY-----rotation-test"
+
+
 def test_secrets_rotate_reencrypts_with_a_new_key(settings: Settings) -> None:
     env = _env(settings, with_key=False)  # the key file in the data directory
     runner = CliRunner(env=env)
@@ -115,18 +121,40 @@ def test_secrets_rotate_reencrypts_with_a_new_key(settings: Settings) -> None:
                 smtp_password=MAILBOX_PASSWORD,
             ),
         )
+        # Company secrets besides the accounts': a webhook's signing key, a DKIM private key.
+        session.add(
+            WebhookEndpoint(
+                company_id=1,
+                url="https://host.example.test/hook",
+                secret_encrypted=runtime.secret_box.encrypt(Secret(WEBHOOK_SECRET)),
+            )
+        )
+        session.add(
+            SenderDomain(
+                company_id=1,
+                domain="rot.example.test",
+                dkim_selector="postroom",
+                dkim_private_key_encrypted=runtime.secret_box.encrypt(Secret(DKIM_KEY)),
+                dkim_public_key="MIIB",
+            )
+        )
     with runtime.platform() as session:
         before = session.scalar(select(Account.smtp_password_encrypted))
     result = runner.invoke(main, ["secrets", "rotate"])
     assert result.exit_code == 0, result.output
-    assert "Re-encrypted 1 secrets" in result.output
+    assert "Re-encrypted 3 secrets" in result.output
     keys = parse_keys(file_settings.key_file.read_text())
     assert len(keys) == 2
     with runtime.platform() as session:
         after = session.scalar(select(Account.smtp_password_encrypted))
+        hook = session.scalar(select(WebhookEndpoint.secret_encrypted))
+        dkim = session.scalar(select(SenderDomain.dkim_private_key_encrypted))
     runtime.close()
     assert after is not None and after != before
-    assert SecretBox(keys[:1]).decrypt(after).reveal() == MAILBOX_PASSWORD
+    newest = SecretBox(keys[:1])
+    assert newest.decrypt(after).reveal() == MAILBOX_PASSWORD
+    assert hook is not None and newest.decrypt(hook).reveal() == WEBHOOK_SECRET
+    assert dkim is not None and newest.decrypt(dkim).reveal() == DKIM_KEY
 
 
 def _free_port() -> int:

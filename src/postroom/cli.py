@@ -17,10 +17,12 @@ from postroom.config import Settings, load_settings
 from postroom.db.migrate import upgrade
 from postroom.db.models import User
 from postroom.db.tenancy import rescope
-from postroom.enums import EmailMode, Language, Role
+from postroom.enums import CampaignStatus, EmailMode, Language, Role
 from postroom.errors import PostroomError
 from postroom.secrets import new_key, prepend_key_to_file
 from postroom.services import companies, migration, rotation, tokens, users
+from postroom.services.campaign_progress import Progress as CampaignProgress
+from postroom.services.campaign_progress import read_progress
 from postroom.services.migration_runner import run_migration
 from postroom.services.runtime import Runtime, build_runtime
 from postroom.worker.delivery import make_worker_id
@@ -372,6 +374,52 @@ async def _fetch_and_show(runtime: Runtime, company_id: int, account_id: int) ->
                 return
             show(Progress(SyncPhase(status.phase), status.folder, status.done, status.total))
             await asyncio.sleep(0.5)
+
+
+@main.group()
+def campaign() -> None:
+    """Campaigns (C2): serial sending of documents, newsletters and surveys."""
+
+
+def _campaign_line(progress: CampaignProgress) -> str:
+    counts = progress.counts
+    eta = progress.eta_seconds
+    left = f", about {max(1, round(eta / 60))} min left" if eta else ""
+    return (
+        f"{progress.status.value}: {progress.done} of {progress.total} done (sent "
+        f"{counts['sent']}, failed {counts['failed']}, bounced {counts['bounced']}, opted out "
+        f"{counts['opted_out']}, invalid {counts['invalid']}, cancelled {counts['cancelled']}; "
+        f"queued {counts['queued']}, pending {counts['pending']}); "
+        f"{progress.rate_per_minute} a minute{left}."
+    )
+
+
+def _still_moving(progress: CampaignProgress) -> bool:
+    """Sending or waiting for its time, or stopped with messages still on their way; a draft
+    or a paused campaign does not move by itself, so following it would never end."""
+    if progress.status in (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING):
+        return True
+    stopped = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
+    return progress.status in stopped and progress.counts["queued"] > 0
+
+
+@campaign.command("status")
+@click.argument("campaign_id", type=int)
+@click.option("--follow", is_flag=True, help="Follow it with a progress bar until it stops.")
+def campaign_status(campaign_id: int, follow: bool) -> None:
+    """Show a campaign's progress: counts by status, rate, time left (a worker sends it)."""
+    with _runtime() as runtime:
+        name, progress = read_progress(runtime, campaign_id)
+        if follow:
+            label = f"Campaign {campaign_id} {name}"[:60]
+            with click.progressbar(length=max(progress.total, 1), label=label) as bar:
+                bar.update(progress.done)
+                while _still_moving(progress):
+                    time.sleep(1.0)
+                    _, now = read_progress(runtime, campaign_id)
+                    bar.update(now.done - progress.done)
+                    progress = now
+        click.echo(_campaign_line(progress))
 
 
 def run() -> None:

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
             raise ValueError(
                 "POSTROOM_RELAY_DKIM_SELECTOR and POSTROOM_RELAY_DKIM_PRIVATE_KEY_FILE go together"
             )
+        key_file = self.relay_dkim_private_key_file
+        if key_file is not None and not key_file.is_file():
+            raise ValueError(f"POSTROOM_RELAY_DKIM_PRIVATE_KEY_FILE: no file at {key_file}")
         return self
 
     @model_validator(mode="after")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -13,11 +13,13 @@ from postroom.api import create_api_app
 from postroom.services.runtime import Runtime
 from tests.api.helpers import create, create_account
 from tests.api.sending_helpers import sending_rows
+from tests.campaigns import tenancy_rows as campaigns
 from tests.fixtures.mailenv import MailEnv
 from tests.mailbox.tenancy_rows import mailbox_paths, mailbox_requests, mailbox_rows
 from tests.newmail.tenancy_rows import newmail_rows
 from tests.reading.tenancy_rows import reading_requests
 from tests.support import MAILBOX_PASSWORD, Member, Tenant
+from tests.templates import tenancy_rows as templates
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Resources:
     domain_id: int = 0  # a sender domain for the relay (issue 9)
     newmail: dict[str, int] | None = None  # contact, client, task, … (tests/newmail)
     mailbox: dict[str, int] | None = None  # folder, mail, migration (tests/mailbox)
+    templates: dict[str, int] | None = None  # a template (tests/templates)
+    campaigns: dict[str, int] | None = None  # a campaign (tests/campaigns)
 
 
 @pytest.fixture
@@ -54,9 +58,12 @@ def ours(client: TestClient, tenant: Tenant, mailenv: MailEnv) -> Resources:
     domain = create(client, admin, "company/domains", {"domain": "alfa.example.test"})
     newmail = newmail_rows(client, tenant, account["id"])
     mailbox = mailbox_rows(tenant, account["id"])
-    return Resources(
-        user, group, project, account, token["id"], sending, domain["id"], newmail, mailbox
+    tmpl = templates.template_rows(client, admin)
+    camp = campaigns.campaign_rows(client, admin, project["id"])
+    resources = Resources(
+        user, group, project, account, token["id"], sending, domain["id"], newmail, mailbox, tmpl
     )
+    return replace(resources, campaigns=camp)
 
 
 def _requests(r: Resources) -> list[tuple[str, str, dict[str, Any] | None]]:
@@ -102,6 +109,8 @@ def _requests(r: Resources) -> list[tuple[str, str, dict[str, Any] | None]]:
         *_newmail_requests(r.newmail or {}),
         *(mailbox_requests(aid, r.mailbox) if r.mailbox else []),
         *(reading_requests(aid, r.mailbox) if r.mailbox else []),
+        *(templates.template_requests(r.templates) if r.templates else []),
+        *(campaigns.campaign_requests(r.campaigns) if r.campaigns else []),
     ]
 
 
@@ -124,6 +133,8 @@ def _newmail_requests(n: dict[str, int]) -> list[tuple[str, str, dict[str, Any] 
 
 # Routes that take no id of ours; each is checked separately below.
 _UNNAMED_ROUTES = {
+    *templates.UNNAMED,
+    *campaigns.UNNAMED,
     ("GET", "/users"),
     ("POST", "/users"),
     ("GET", "/users/me"),
@@ -184,6 +195,8 @@ _PATH_PARAMETERS = {
     "threads": "mail_id",
     "attachments": "part",
     "migrations": "migration_id",
+    **templates.PATH_PARAMETERS,
+    **campaigns.PATH_PARAMETERS,
 }
 
 
@@ -230,6 +243,8 @@ def _snapshot(client: TestClient, admin: Member, r: Resources) -> list[Any]:
         f"/company/domains/{r.domain_id}",
         *_newmail_paths(r.newmail or {}),
         *(mailbox_paths(r.account["id"], r.mailbox) if r.mailbox else []),
+        *(templates.template_paths(r.templates) if r.templates else []),
+        *(campaigns.campaign_paths(r.campaigns) if r.campaigns else []),
     ]
     return [client.get(f"/api/v1{p}", headers=admin.headers).json() for p in paths]
 
@@ -271,6 +286,8 @@ def test_a_nonexistent_id_and_another_companys_id_look_the_same(
     [
         *("users", "groups", "projects", "accounts", "tokens", "messages", "files", "drafts"),
         *("contacts", "clients", "tasks", "notifications", "webhooks"),  # tests/newmail
+        "templates",
+        "campaigns",
     ],
 )
 def test_lists_show_only_own_company(

@@ -25,7 +25,12 @@ WORKER = "tests:feeder:1"
 
 
 def make_template(
-    client: TestClient, member: Member, *, name: str = "Faktura", kind: str = "invoice", **fields: Any
+    client: TestClient,
+    member: Member,
+    *,
+    name: str = "Faktura",
+    kind: str = "invoice",
+    **fields: Any,
 ) -> dict[str, Any]:
     body = {
         "name": name,

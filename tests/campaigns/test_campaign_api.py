@@ -40,7 +40,10 @@ def test_bad_rows_are_reported_with_row_numbers_and_reasons_before_anything_is_s
     recipients[2]["attachment_file_ids"] = [theirs["id"]]  # another company's file
     del recipients[3]["variables"]["invoice_no"]
     created = create_campaign(
-        client, tenant.admin, name="Faktury listopad", template_id=template["id"],
+        client,
+        tenant.admin,
+        name="Faktury listopad",
+        template_id=template["id"],
         recipients=recipients,
     )
     report = created["report"]
@@ -66,9 +69,7 @@ def test_starting_with_bad_rows_needs_send_valid_only_and_then_sends_the_valid_o
     created = create_campaign(
         client, tenant.admin, name="Faktury", template_id=template["id"], recipients=recipients
     )
-    refused = client.post(
-        f"/api/v1/campaigns/{created['id']}/start", headers=tenant.admin.headers
-    )
+    refused = client.post(f"/api/v1/campaigns/{created['id']}/start", headers=tenant.admin.headers)
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["field"] == "send_valid_only"
     assert start(client, tenant.admin, created["id"], send_valid_only=True)["status"] == "scheduled"
@@ -126,12 +127,23 @@ def test_invalid_requests_name_the_field(
     cases = [
         ({"name": "X"}, "template_id"),
         ({"name": "X", "template_id": 999999}, "template_id"),
-        ({"name": "X", "template_id": template["id"], "scheduled_at": "2026-12-01T08:00:00"},
-         "scheduled_at"),
-        ({"name": "X", "template_id": template["id"], "kind": "survey",
-          "questions": [{"kind": "single", "text": "Q?", "options": ["tak"]}]}, "questions.0"),
-        ({"name": "X", "template_id": template["id"], "recipients": [{"email": 5}]},
-         "recipients.0.email"),
+        (
+            {"name": "X", "template_id": template["id"], "scheduled_at": "2026-12-01T08:00:00"},
+            "scheduled_at",
+        ),
+        (
+            {
+                "name": "X",
+                "template_id": template["id"],
+                "kind": "survey",
+                "questions": [{"kind": "single", "text": "Q?", "options": ["tak"]}],
+            },
+            "questions.0",
+        ),
+        (
+            {"name": "X", "template_id": template["id"], "recipients": [{"email": 5}]},
+            "recipients.0.email",
+        ),
         ({"name": "X", "template_id": template["id"], "client_ids": [999999]}, "client_ids[0]"),
         ({"name": "X", "template_id": template["id"], "account_id": 999999}, "account_id"),
     ]
@@ -167,7 +179,9 @@ def test_rows_from_a_csv_file_keep_the_spreadsheets_row_numbers(
     listed = get(client, tenant.admin, f"/campaigns/{created['id']}/recipients")
     first = listed["items"][0]
     assert (first["row_number"], first["name"], first["variables"]["invoice_no"]) == (
-        2, "Jan Kowalski", "FV/1",
+        2,
+        "Jan Kowalski",
+        "FV/1",
     )
 
 
@@ -222,7 +236,10 @@ def test_recipients_from_chosen_clients_contacts(
 ) -> None:
     sending_company(client, tenant, runtime)
     template = make_template(
-        client, tenant.admin, kind="other", subject="Nowości dla {{ client_name }}",
+        client,
+        tenant.admin,
+        kind="other",
+        subject="Nowości dla {{ client_name }}",
         html="<p>Dzień dobry {{ name }}</p>",
     )
     headers = tenant.admin.headers
@@ -235,17 +252,25 @@ def test_recipients_from_chosen_clients_contacts(
         ("ola@delta.example.test", delta.json()["id"]),
     ):
         made = client.post(
-            "/api/v1/contacts", headers=headers,
+            "/api/v1/contacts",
+            headers=headers,
             json={"email": email, "name": email.split("@")[0].title(), "client_id": client_id},
         )
         assert made.status_code == 201, made.text
     created = create_campaign(
-        client, tenant.admin, name="Nowości", kind="newsletter", template_id=template["id"],
+        client,
+        tenant.admin,
+        name="Nowości",
+        kind="newsletter",
+        template_id=template["id"],
         client_ids=[gamma.json()["id"]],
     )
     assert created["report"]["valid"] == 2
     items = get(client, tenant.admin, f"/campaigns/{created['id']}/recipients")["items"]
-    assert sorted(i["email"] for i in items) == ["anna@gamma.example.test", "piotr@gamma.example.test"]
+    assert sorted(i["email"] for i in items) == [
+        "anna@gamma.example.test",
+        "piotr@gamma.example.test",
+    ]
     assert items[0]["variables"]["client_name"] == "Gamma sp. z o.o."
 
 

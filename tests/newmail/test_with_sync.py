@@ -3,7 +3,7 @@ nothing, new mail makes its contact, task and notification once."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime, timedelta
 
 from postroom.db.models_crm import Client, Contact, Notification, Task
 from postroom.services.runtime import Runtime
@@ -45,12 +45,6 @@ def test_new_mail_fetched_by_the_sync_makes_one_contact_task_and_notification(
     assert len(rows(runtime, tenant.company_id, Notification)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The sync removes the Inbox row (expunge) before it stores the moved copy, so no row "
-    "is left to recognise it by; needs a record of the content hashes the rules have seen per "
-    "account (schema change requested from the lead).",
-)
 def test_a_message_another_client_moves_to_a_folder_is_not_new_mail_again(
     runtime: Runtime, tenant: Tenant, mailenv: MailEnv
 ) -> None:
@@ -64,3 +58,24 @@ def test_a_message_another_client_moves_to_a_folder_is_not_new_mail_again(
     assert fetch(runtime, tenant.company_id, account_id).error is None
     assert len(rows(runtime, tenant.company_id, Task)) == 1
     assert len(rows(runtime, tenant.company_id, Notification)) == 1
+
+
+def test_old_mail_the_user_files_into_a_folder_is_not_new_mail(
+    runtime: Runtime, tenant: Tenant, mailenv: MailEnv
+) -> None:
+    address = new_mailbox(mailenv)
+    account_id = make_account(
+        runtime, tenant.company_id, mailenv, address, create_contacts=True, create_tasks=True
+    )
+    last_year = datetime.now(UTC) - timedelta(days=365)
+    with other_client(mailenv, address) as imap:
+        append(imap, "INBOX", [message(to=address, subject="Stara sprawa")], when=last_year)
+    assert fetch(runtime, tenant.company_id, account_id).error is None  # the first import
+    with other_client(mailenv, address) as imap:  # filed away long after the import
+        imap.create(quoted_folder("Archiwum"))
+        imap.select("INBOX")
+        _, found = imap.uid("SEARCH", "ALL")
+        assert imap.uid("MOVE", found[0].decode(), quoted_folder("Archiwum"))[0] == "OK"
+    assert fetch(runtime, tenant.company_id, account_id).error is None
+    assert rows(runtime, tenant.company_id, Task) == []
+    assert rows(runtime, tenant.company_id, Notification) == []

@@ -162,7 +162,9 @@ def test_preview_with_a_missing_variable_names_line_and_variable(
 
 
 def test_preview_of_an_escape_is_refused(client: TestClient, tenant: Tenant) -> None:
-    made = make_template(client, tenant.admin, name="Zły", html="{{ x.__class__.__mro__ }}")
+    made = make_template(
+        client, tenant.admin, name="Zły", subject="S", html="{{ x.__class__.__mro__ }}"
+    )
     response = client.post(
         f"/api/v1/templates/{made['id']}/preview",
         headers=tenant.admin.headers,

@@ -254,3 +254,17 @@ class MailPurged(TenantOwned, Base):
     message_id_header: Mapped[str | None] = mapped_column(String(998), default=None)
     content_sha256: Mapped[str] = mapped_column(String(64), index=True)
     purged_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class MailArrival(TenantOwned, Base):
+    """The content of every message the new-mail rules have seen, per account: a copy the
+    user's own mail program moves into another folder is stored again by the sync, but is
+    not new mail (no second task, notification or autoreply)."""
+
+    __tablename__ = "mail_arrivals"
+    __table_args__ = (UniqueConstraint("account_id", "content_sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

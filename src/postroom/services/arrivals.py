@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -12,7 +13,7 @@ from email.parser import BytesHeaderParser
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from postroom.db.models_mailbox import MailFolder, MailMessage
+from postroom.db.models_mailbox import MailArrival, MailFolder, MailMessage, MailSyncState
 from postroom.enums import FolderRole
 from postroom.mail.parse import header_block
 from postroom.storage.files import StoredBlobMissingError
@@ -23,6 +24,8 @@ HEADER_BYTES = 256 * 1024
 _CHUNK = 16 * 1024
 # What lands in these folders was written by us or by the user's own client, or is spam:
 # nothing to answer, notify or file as a task.
+# Internal dates have whole seconds and come from the server's clock, not ours.
+_CLOCK_SLACK = timedelta(minutes=10)
 _NOT_ARRIVALS = (FolderRole.SENT, FolderRole.DRAFTS, FolderRole.TRASH, FolderRole.JUNK)
 
 
@@ -93,19 +96,47 @@ def _copies_of_known(
             )
         )
     )
+    # The row of the original may be gone already (the move expunged it before the copy was
+    # stored): what the rules saw before is remembered by content.
+    earlier |= set(
+        session.scalars(
+            select(MailArrival.content_sha256).where(
+                MailArrival.account_id == account_id, MailArrival.content_sha256.in_(hashes)
+            )
+        )
+    )
     copies: set[int] = set()
     for message in sorted(messages, key=lambda m: m.id):
         if message.content_sha256 in earlier:
             copies.add(message.id)
+        else:
+            session.add(
+                MailArrival(
+                    company_id=message.company_id,
+                    account_id=account_id,
+                    content_sha256=message.content_sha256,
+                )
+            )
         earlier.add(message.content_sha256)
     return copies
+
+
+def _received_before(imported: datetime | None, message: MailMessage) -> bool:
+    """Mail the server received before the first import finished is history wherever it
+    shows up: COPY and MOVE keep the internal date (RFC 3501 §6.4.7), so an old message the
+    user files into another folder is recognised by it."""
+    received = message.internal_date
+    return imported is not None and received is not None and received < imported - _CLOCK_SLACK
 
 
 def load_arrivals(
     session: Session, store: MailStore, account_id: int, messages: Sequence[MailMessage]
 ) -> list[Arrival]:
     """The messages that are really new to the account, oldest first, with their headers."""
-    fresh = [m for m in messages if not m.from_history]
+    imported = session.scalar(
+        select(MailSyncState.first_import_done_at).where(MailSyncState.account_id == account_id)
+    )
+    fresh = [m for m in messages if not m.from_history and not _received_before(imported, m)]
     if not fresh:
         return []
     copies = _copies_of_known(session, account_id, fresh)

@@ -126,20 +126,21 @@ def _sender(session: Session, batch: Batch, actor: User) -> routing.SenderChoice
     )
 
 
-def _room(session: Session, batch: Batch, choice: routing.SenderChoice) -> int:
-    """Rows this batch may queue: its size, the account's limits, the relay's document quota
-    (at 0, one more row is tried: the rules then refuse it with their own words)."""
-    room = batch.size
+def _room(session: Session, batch: Batch, choice: routing.SenderChoice) -> tuple[int, bool]:
+    """Rows this batch may queue, and whether the account's limits are what holds it back.
+    The relay's document quota cuts the batch too, but what it leaves over is refused by the
+    rules (with their own words) at the next batch rather than waiting: the quota is a total."""
+    room, held = batch.size, False
     account_id = choice.account.id if choice.account is not None else None
     limit = allowance(session, account_id, batch.now, batch.presets)
-    if limit is not None:
-        room = min(room, limit)
+    if limit is not None and limit < room:
+        room, held = limit, True
     category = relay.effective_category(batch.what.document_kind, batch.what.from_own_template)
     if choice.via_relay and category is not DocumentCategory.NONE:
         company = get_company(session, batch.campaign.company_id)
-        quota = relay.relay_quota(session, company, batch.runtime.settings)
-        room = min(room, max(quota.remaining, 1))
-    return room
+        remaining = relay.relay_quota(session, company, batch.runtime.settings).remaining
+        room = min(room, remaining) if remaining > 0 else room
+    return room, held
 
 
 def _prepared(
@@ -192,11 +193,11 @@ def run_batch(session: Session, batch: Batch, rows: list[CampaignRecipient]) -> 
         for row in rows:
             batch.settle(row.id, R.FAILED, problems=[reason])
         return True
-    room = _room(session, batch, choice)
-    if room < len(rows):
+    room, held = _room(session, batch, choice)
+    if held and room < len(rows):
         batch.tally.throttled = True
     mailto = choice.account.email_address if choice.account is not None else actor.email
-    ready = _prepared(session, batch, rows[: max(room, 0)], mailto)
+    ready = _prepared(session, batch, rows[:room], mailto)
     for queued in campaign_enqueue.enqueue(
         session, actor=actor, items=ready, runtime=batch.runtime
     ):
@@ -204,4 +205,4 @@ def run_batch(session: Session, batch: Batch, rows: list[CampaignRecipient]) -> 
             batch.settle(queued.recipient_id, R.FAILED, problems=queued.problems)
         else:
             batch.settle(queued.recipient_id, R.QUEUED, message_id=queued.message_id)
-    return room >= len(rows)
+    return not (held and room < len(rows))

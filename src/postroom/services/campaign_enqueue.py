@@ -18,7 +18,6 @@ from postroom.errors import SendingRefusedError, ValidationError
 from postroom.services import messages
 from postroom.services.campaign_checks import problem
 from postroom.services.campaign_message import PreparedMessage
-from postroom.services.deliverability_headers import set_field
 from postroom.services.runtime import Runtime
 
 
@@ -41,14 +40,12 @@ def _one(session: Session, actor: User, item: PreparedMessage, runtime: Runtime)
     try:
         with session.begin_nested():
             row = messages.submit_message(
-                session, actor=actor, request=item.request, runtime=runtime
+                session,
+                actor=actor,
+                request=item.request,
+                runtime=runtime,
+                extra_headers=item.headers,
             )
-            if item.headers:
-                raw = bytes(row.body.mime)
-                for name, value in item.headers:
-                    raw = set_field(raw, name, value)
-                row.body.mime, row.size = raw, len(raw)
-                session.flush()
     except (ValidationError, SendingRefusedError) as exc:
         return Queued(item.recipient_id, None, _refusal(exc))
     return Queued(item.recipient_id, row.id, [])

@@ -163,7 +163,8 @@ def _feed_batch(
         )
         whole = run_batch(session, batch, rows)
         save_outcomes(session, company_id, batch.outcomes)
-        return whole and len(rows) == options.batch
+        # Go on while rows may be left: a full batch, or one the relay's quota cut short.
+        return whole and (len(rows) == options.batch or len(batch.outcomes) < len(rows))
 
 
 def _complete_if_done(runtime: Runtime, company_id: int, campaign_id: int, now: datetime) -> bool:

@@ -12,9 +12,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, case, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
+from postroom.db.base import utcnow
 from postroom.db.models_campaigns import Campaign, CampaignRecipient
 from postroom.enums import CampaignRecipientStatus, CampaignStatus, MessageStatus
+from postroom.errors import NotFoundError
 from postroom.services.outbox_tables import MESSAGES
+from postroom.services.runtime import Runtime
 
 M = MESSAGES.c
 R = CampaignRecipientStatus
@@ -156,3 +159,16 @@ def list_recipients(
     rows = session.execute(base.order_by(CampaignRecipient.row_number).limit(limit).offset(offset))
     lines = [RecipientLine(row, str(shown_status), reply) for row, shown_status, reply in rows]
     return lines, total or 0
+
+
+def read_progress(runtime: Runtime, campaign_id: int) -> tuple[str, Progress]:
+    """A campaign's name and progress for the operator (`postroom campaign status`): found
+    across companies, then read in its own company's session."""
+    with runtime.platform() as session:
+        company_id = session.scalar(select(Campaign.company_id).where(Campaign.id == campaign_id))
+    if company_id is None:
+        raise NotFoundError(f"Campaign {campaign_id} does not exist.")
+    with runtime.tenant(company_id) as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        return campaign.name, campaign_progress(session, campaign, utcnow())

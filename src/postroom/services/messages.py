@@ -38,6 +38,7 @@ from postroom.services import (
     relay_identity,
     routing,
 )
+from postroom.services.extra_headers import add_headers
 from postroom.services.message_schemas import DraftWrite, MessageCreate, Recipient, RecipientIn
 from postroom.services.runtime import Runtime
 from postroom.storage.files import StoredBlobMissingError
@@ -283,9 +284,11 @@ def submit_message(
     runtime: Runtime,
     uploads: Sequence[InlineAttachment] = (),
     idempotency_key: str | None = None,
+    extra_headers: Sequence[tuple[str, str]] = (),
 ) -> OutboxMessage:
     """Choose the sender, build the MIME and queue it with its recipients, in `session`'s
-    transaction. The same idempotency key returns the message made the first time."""
+    transaction. The same idempotency key returns the message made the first time.
+    `extra_headers`: (name, folded value) fields a service adds, e.g. List-Unsubscribe."""
     key = _idempotency_key(request, idempotency_key)
     if key is not None and (existing := _by_key(session, key)) is not None:
         return _replay(existing, actor, request)
@@ -309,6 +312,8 @@ def submit_message(
         )
     except ValidationError as exc:
         raise _upload_fields_named(exc, len(request.attachments)) from None
+    if extra_headers:  # a campaign's List-Unsubscribe (issue 7), before the relay signs it
+        built = add_headers(built, extra_headers)
     if choice.via_relay:  # issue 9: the relay's From settled and DKIM-signed before storing
         built = relay_identity.finish_relay_message(
             session,

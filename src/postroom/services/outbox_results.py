@@ -32,18 +32,24 @@ HEALTH_MEMO = timedelta(seconds=5)
 # group instead of a GIL hand-over per row. Every statement names the company (E3).
 # SQLite needs UPDATE … FROM (3.33) and the JSON functions (built in since 3.38).
 
-_SQLITE_ROWS = "(SELECT {columns} FROM json_each(?))"
+_SQLITE_ROWS = "(SELECT {columns} FROM json_each(?1))"
+# The rows to change are found by primary key from the ids in the JSON (IN …, = ANY): without
+# that, both planners would rather scan the company's rows and look each up in the JSON. The
+# company is checked on each row found, in a form no planner takes for an index to scan by
+# (SQLite: `+company_id`; PostgreSQL: compared with a column of the JSON rows).
+_SQLITE_KEYS = "(SELECT json_extract(value, '$.id') FROM json_each(?1))"
 _SQLITE = {
     "attempt": (
         "INSERT INTO delivery_attempts"
         " (company_id, message_id, worker, started_at, finished_at, outcome, code, reply)"
-        " SELECT ?, v.message_id, ?, v.started_at, v.finished_at, v.outcome, v.code, v.reply"
+        " SELECT ?2, v.message_id, ?3, v.started_at, v.finished_at, v.outcome, v.code, v.reply"
         " FROM {attempts} AS v"
     ),
     "recipient": (
         "UPDATE outbox_recipients SET status = v.status, code = v.code, reply = v.reply,"
-        " updated_at = ? FROM {recipients} AS v"
-        " WHERE outbox_recipients.id = v.id AND outbox_recipients.company_id = ?"
+        " updated_at = ?3 FROM {recipients} AS v"
+        " WHERE outbox_recipients.id IN {keys} AND outbox_recipients.id = v.id"
+        " AND +outbox_recipients.company_id = ?2"
     ),
     "message": (
         "UPDATE outbox_messages SET status = v.status,"
@@ -55,27 +61,28 @@ _SQLITE = {
         " sent_copy_status = CASE WHEN v.retrying THEN outbox_messages.sent_copy_status"
         " ELSE v.copy END"
         " FROM {messages} AS v"
-        " WHERE outbox_messages.id = v.id AND outbox_messages.company_id = ?"
+        " WHERE outbox_messages.id IN {keys} AND outbox_messages.id = v.id"
+        " AND +outbox_messages.company_id = ?2"
         # A failure is only ours to write while we hold the lease; if it expired and another
         # worker took the message over, that worker's result stands. A delivery is written
         # in any case.
-        " AND (NOT v.guarded OR outbox_messages.lease_owner = ?)"
+        " AND (NOT v.guarded OR outbox_messages.lease_owner = ?3)"
     ),
 }
 _PG = {
     "attempt": (
         "INSERT INTO delivery_attempts"
         " (company_id, message_id, worker, started_at, finished_at, outcome, code, reply)"
-        " SELECT %s, v.message_id, %s, v.started_at, v.finished_at, v.outcome, v.code, v.reply"
-        " FROM json_to_recordset(%s::json) AS v(message_id int, started_at timestamptz,"
+        " SELECT %(company)s, v.message_id, %(worker)s, v.started_at, v.finished_at, v.outcome,"
+        " v.code, v.reply FROM json_to_recordset(%(rows)s::json)"
+        " AS v(message_id int, started_at timestamptz,"
         " finished_at timestamptz, outcome text, code int, reply text)"
     ),
-    # The company is compared with a column of v, not a constant: the planner then always
-    # looks rows up by their primary key, even before the table's statistics exist.
     "recipient": (
         "UPDATE outbox_recipients AS r SET status = v.status, code = v.code, reply = v.reply,"
-        " updated_at = %s FROM json_to_recordset(%s::json) AS v(id int, status text, code int,"
-        " reply text, company_id int) WHERE r.id = v.id AND r.company_id = v.company_id"
+        " updated_at = %(now)s FROM json_to_recordset(%(rows)s::json)"
+        " AS v(id int, status text, code int, reply text, company_id int)"
+        " WHERE r.id = ANY(%(ids)s) AND r.id = v.id AND r.company_id = v.company_id"
     ),
     "message": (
         "UPDATE outbox_messages AS m SET status = v.status, attempt_count = m.attempt_count + 1,"
@@ -83,11 +90,11 @@ _PG = {
         " next_attempt_at = CASE WHEN v.retrying THEN v.next_at ELSE m.next_attempt_at END,"
         " sent_at = CASE WHEN v.retrying THEN m.sent_at ELSE v.done_at END,"
         " sent_copy_status = CASE WHEN v.retrying THEN m.sent_copy_status ELSE v.copy END"
-        " FROM json_to_recordset(%s::json) AS v(id int, status text, code int, reply text,"
-        " retrying boolean, next_at timestamptz, done_at timestamptz, copy text,"
-        " guarded boolean, company_id int)"
-        " WHERE m.id = v.id AND m.company_id = v.company_id"
-        " AND (NOT v.guarded OR m.lease_owner = %s)"
+        " FROM json_to_recordset(%(rows)s::json) AS v(id int, status text, code int,"
+        " reply text, retrying boolean,"
+        " next_at timestamptz, done_at timestamptz, copy text, guarded boolean, company_id int)"
+        " WHERE m.id = ANY(%(ids)s) AND m.id = v.id AND m.company_id = v.company_id"
+        " AND (NOT v.guarded OR m.lease_owner = %(worker)s)"
     ),
 }
 _COLUMNS = {
@@ -114,7 +121,7 @@ def _sqlite_statements() -> dict[str, str]:
         )
         for name, columns in _COLUMNS.items()
     }
-    return {key: sql.format(**tables) for key, sql in _SQLITE.items()}
+    return {key: sql.format(keys=_SQLITE_KEYS, **tables) for key, sql in _SQLITE.items()}
 
 
 @dataclass(frozen=True)
@@ -214,16 +221,27 @@ def write_outcomes(
     # costs more per statement than the statement itself.
     cursor = conn.connection.cursor()
     try:
-        cursor.execute(sql["attempt"], (company_id, worker_id, json.dumps(attempts)))
-        if recipients:
+        for key, rows in (("attempt", attempts), ("recipient", recipients), ("message", messages)):
+            if not rows:
+                continue
+            document = json.dumps(rows)
             if statements.sqlite:
-                cursor.execute(sql["recipient"], (now, json.dumps(recipients), company_id))
+                # ?1 the rows, ?2 the company, ?3 the worker (the recipients: the time)
+                third = now if key == "recipient" else worker_id
+                cursor.execute(sql[key], (document, company_id, third))
             else:
-                cursor.execute(sql["recipient"], (now, json.dumps(recipients)))
-        if statements.sqlite:
-            cursor.execute(sql["message"], (json.dumps(messages), company_id, worker_id))
-        else:
-            cursor.execute(sql["message"], (json.dumps(messages), worker_id))
+                ids = [row.get("id") for row in rows]
+                cursor.execute(
+                    sql[key],
+                    {
+                        "rows": document,
+                        "ids": ids,
+                        "company": company_id,
+                        "worker": worker_id,
+                        "now": now,
+                    },
+                    prepare=False,
+                )
     finally:
         cursor.close()
 

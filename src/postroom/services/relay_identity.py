@@ -68,7 +68,12 @@ def platform_signer(settings: Settings) -> RelaySigner | None:
     path, selector = settings.relay_dkim_private_key_file, settings.relay_dkim_selector
     if path is None or selector is None or not settings.relay_from_address:
         return None
-    key = _read_key(path, path.stat().st_mtime_ns)
+    try:
+        key = _read_key(path, path.stat().st_mtime_ns)
+    except OSError as exc:
+        # Mail still goes, unsigned: From is the platform's own, so SPF can carry DMARC.
+        log.error("platform DKIM key unreadable, relay mail unsigned: %s", exc)
+        return None
     return RelaySigner(domain_of(settings.relay_from_address), selector, key)
 
 
@@ -108,9 +113,14 @@ def apply_identity(raw: bytes, identity: RelayIdentity) -> bytes:
     signer = identity.signer
     if signer is None:
         return raw
-    return dkim_keys.sign(
-        raw, selector=signer.selector, domain=signer.domain, private_pem=signer.key
-    )
+    try:
+        return dkim_keys.sign(
+            raw, selector=signer.selector, domain=signer.domain, private_pem=signer.key
+        )
+    except dkim_keys.DkimSigningError as exc:
+        # An operator's key file that is no RSA key: the message is not lost, only unsigned.
+        log.error("DKIM key for %s cannot sign, relay mail unsigned: %s", signer.domain, exc)
+        return raw
 
 
 def finish_relay_message(

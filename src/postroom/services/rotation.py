@@ -7,6 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from postroom.db.models import Account
+from postroom.services import sender_domains, webhooks
 from postroom.services.runtime import Runtime
 
 ENCRYPTED_ACCOUNT_COLUMNS = (
@@ -39,6 +40,13 @@ def reencrypt_all(
                         setattr(account, column, runtime.secret_box.rotate(token))
                         rotated += 1
         if not batch:
-            return rotated
+            return rotated + _reencrypt_company_secrets(runtime)
         last_id = batch[-1].id
         on_progress(len(batch))
+
+
+def _reencrypt_company_secrets(runtime: Runtime) -> int:
+    """Webhook signing secrets and DKIM private keys: few rows, one transaction."""
+    with runtime.platform() as session:
+        rotated = webhooks.reencrypt_secrets(session, runtime.secret_box)
+    return rotated + sender_domains.reencrypt_keys(runtime)

@@ -93,21 +93,47 @@ def _phrase_condition(phrase: str) -> ColumnElement[bool]:
     return or_(*[(" " + field + " ").like(pattern) for field in fields])
 
 
-def _match(
-    session: Session, terms: SearchTerms, query: Select[Any]
-) -> tuple[Select[Any], ColumnElement[Any]]:
-    """`query` narrowed to matching messages, and the relevance (smaller is better)."""
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.join(MailText, MailText.message_id == MailMessage.id)
-        vector: ColumnElement[Any] = literal_column("mail_texts.search_vector")
-        parsed = func.to_tsquery(literal_column("'simple'"), tsquery(terms))
-        return query.where(vector.op("@@")(parsed)), -func.ts_rank_cd(vector, parsed)
-    query = query.join(_FTS_TABLE, _FTS_TABLE.c.rowid == MailMessage.id).where(
-        literal_column("mail_search").op("MATCH")(fts5_query(terms))
-    )
+def _postgresql_match(
+    terms: SearchTerms, query: Select[Any], ranked: bool
+) -> tuple[Select[Any], ColumnElement[Any] | None]:
+    query = query.join(MailText, MailText.message_id == MailMessage.id)
+    vector: ColumnElement[Any] = literal_column("mail_texts.search_vector")
+    parsed = func.to_tsquery(literal_column("'simple'"), tsquery(terms))
+    rank = -func.ts_rank_cd(vector, parsed) if ranked else None
+    return query.where(vector.op("@@")(parsed)), rank
+
+
+def _sqlite_match(
+    terms: SearchTerms, query: Select[Any], ranked: bool
+) -> tuple[Select[Any], ColumnElement[Any] | None]:
+    # FTS5 must run once and drive the query: joined to mail_messages, SQLite would instead
+    # ask the FTS table about each message in turn (100 times slower, worse for prefixes).
+    match = literal_column("mail_search").op("MATCH")(fts5_query(terms))
     if terms.phrases:
         query = query.join(MailText, MailText.message_id == MailMessage.id)
-    return query, func.bm25(literal_column("mail_search"))
+    if not ranked:
+        hits = select(_FTS_TABLE.c.rowid).where(match)
+        return query.where(MailMessage.id.in_(hits)), None
+    scored = (
+        select(
+            _FTS_TABLE.c.rowid.label("message_id"),
+            func.bm25(literal_column("mail_search")).label("rank"),
+        )
+        .where(match)
+        .cte("hits")
+        .prefix_with("MATERIALIZED")
+    )
+    query = query.join(scored, scored.c.message_id == MailMessage.id)
+    return query, scored.c.rank
+
+
+def _match(
+    session: Session, terms: SearchTerms, query: Select[Any], *, ranked: bool = False
+) -> tuple[Select[Any], ColumnElement[Any] | None]:
+    """`query` narrowed to matching messages, and (if `ranked`) the relevance, best lowest."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _postgresql_match(terms, query, ranked)
+    return _sqlite_match(terms, query, ranked)
 
 
 def _filter_conditions(
@@ -156,10 +182,12 @@ def search_mail(
         raise ValidationError.for_field("date_to", "The end date is before the start date.")
     conditions = _filter_conditions(session, actor, filters)
     conditions += [_phrase_condition(phrase) for phrase in terms.phrases]
-    matched, rank = _match(session, terms, select(MailMessage.id).where(*conditions))
+    matched, _ = _match(session, terms, select(MailMessage.id).where(*conditions))
     total = session.scalar(select(func.count()).select_from(matched.subquery()))
-    rows_query, rank = _match(session, terms, select(MailMessage).where(*conditions))
-    newest: list[ColumnElement[Any]] = [MailMessage.sort_date.desc(), MailMessage.id.desc()]
-    ordering = [rank, *newest] if order is SearchOrder.RELEVANCE else newest
+    ranked = order is SearchOrder.RELEVANCE
+    rows_query, rank = _match(session, terms, select(MailMessage).where(*conditions), ranked=ranked)
+    ordering: list[ColumnElement[Any]] = [MailMessage.sort_date.desc(), MailMessage.id.desc()]
+    if rank is not None:
+        ordering.insert(0, rank)
     rows = session.scalars(rows_query.order_by(*ordering).limit(limit).offset(offset))
     return list(rows), total or 0

@@ -56,7 +56,7 @@ class TemplateRenderError(ValidationError):
     """A template that cannot be compiled or rendered: its syntax, a missing variable, a refused
     escape from the sandbox, or a time or size limit. `part`, `line` and `variable` say where
     (each may be None); `reason` is a stable word: syntax_error, undefined_variable, unsafe,
-    too_slow, too_large, bad_subject, render_failed."""
+    too_slow, too_large, bad_subject, render_failed. `message` says it all in English."""
 
     code = "template_error"
 
@@ -69,8 +69,10 @@ class TemplateRenderError(ValidationError):
         variable: str | None = None,
         reason: str = "render_failed",
         top_level: bool = False,
+        detail: str | None = None,
     ) -> None:
         super().__init__(message, [FieldProblem(part or "template", message, reason)])
+        self.detail = detail or message  # what is wrong, without where (for translated pages)
         self.part = part
         self.line = line
         self.variable = variable
@@ -161,7 +163,7 @@ def _compile_part(source: str, part: str) -> tuple[Template, set[str], dict[Any,
     except TemplateSyntaxError as exc:
         message = f"{_where(part, exc.lineno)}: {exc.message}"
         raise TemplateRenderError(
-            message, part=part, line=exc.lineno, reason="syntax_error"
+            message, part=part, line=exc.lineno, reason="syntax_error", detail=exc.message
         ) from None
     except RecursionError:
         raise TemplateRenderError(
@@ -229,32 +231,33 @@ def _template_line(exc: BaseException, part: str) -> int | None:
 
 def _explained(exc: Exception, compiled: CompiledTemplate, part: str) -> TemplateRenderError:
     line = _template_line(exc, part)
-    where = _where(part, line)
     if isinstance(exc, MissingVariableError):
         name = exc.name
         if not exc.top_level and line is not None:
             name = compiled.paths.get(part, {}).get((line, exc.name), exc.name)
         return TemplateRenderError(
-            f"{where}: the variable {name!r} has no value.",
+            f"{_where(part, line)}: the variable {name!r} has no value.",
             part=part,
             line=line,
             variable=name,
             reason="undefined_variable",
             top_level=exc.top_level,
         )
+    reason, detail = _reason_of(exc)
+    message = f"{_where(part, line)}: {detail}"
+    return TemplateRenderError(message, part=part, line=line, reason=reason, detail=detail)
+
+
+def _reason_of(exc: Exception) -> tuple[str, str]:
     if isinstance(exc, SecurityError):
-        message = f"{where}: {exc} Templates cannot reach Python internals."
-        return TemplateRenderError(message, part=part, line=line, reason="unsafe")
+        return "unsafe", f"{exc} Templates cannot reach Python internals."
     if isinstance(exc, TemplateLimitError):
-        reason = _LIMIT_REASONS[exc.limit]
-        return TemplateRenderError(f"{where}: {exc.message}", part=part, line=line, reason=reason)
+        return _LIMIT_REASONS[exc.limit], exc.message
     if isinstance(exc, RecursionError):
-        message = f"{where}: macros call each other too deeply."
-        return TemplateRenderError(message, part=part, line=line, reason="too_large")
+        return "too_large", "macros call each other too deeply."
     if isinstance(exc, OverflowError | MemoryError):
-        message = f"{where}: a value is too large ({exc})."
-        return TemplateRenderError(message, part=part, line=line, reason="too_large")
-    return TemplateRenderError(f"{where}: {exc}", part=part, line=line, reason="render_failed")
+        return "too_large", f"a value is too large ({exc})."
+    return "render_failed", str(exc)
 
 
 def _render_part(compiled: CompiledTemplate, part: str, variables: Mapping[str, Any]) -> str:

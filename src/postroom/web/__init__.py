@@ -19,6 +19,7 @@ from postroom.web.routes_domains import router as domains_router
 from postroom.web.routes_mailbox import router as mailbox_router
 from postroom.web.routes_outbox import router as outbox_router
 from postroom.web.routes_public import router as public_router
+from postroom.web.routes_templates import router as templates_router
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -48,5 +49,6 @@ def create_web_app(runtime: Runtime, *, lifespan: Lifespan | None = None) -> Fas
     app.include_router(campaign_wizard_router)
     app.include_router(campaigns_router)
     app.include_router(public_router)  # /u/{token}, /s/{token}: no login, the token is the key
+    app.include_router(templates_router)  # templates with versions and preview (issue 7)
     install_error_pages(app)
     return app

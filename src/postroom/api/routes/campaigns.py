@@ -158,28 +158,67 @@ def add_recipients(campaign_id: int, body: RecipientsAdd, caller: CallerDep) -> 
         return ReportPublic.of(report)
 
 
-@router.post("/campaigns/{campaign_id}/recipients/upload", response_model=ReportPublic)
-def upload_recipients(campaign_id: int, file: UploadFile, caller: CallerDep) -> ReportPublic:
-    """A CSV or XLSX file (multipart `file`): the first row names the columns: "email", and
-    optionally "name", "attachments" (file ids) and one column per template variable."""
-    settings = caller.runtime.settings
-    if file.size is not None and file.size > settings.campaign_upload_max_bytes:
-        raise ValidationError.for_field(
-            "file",
-            f"The file is larger than {settings.campaign_upload_max_bytes} bytes.",
-            "too_large",
-        )
+def _visible(caller: Caller, campaign_id: int) -> None:
+    with caller.begin() as tx:
+        campaigns.get_campaign(tx.session, actor=tx.actor, campaign_id=campaign_id)
+
+
+def _add_file(caller: Caller, campaign_id: int, upload: UploadFile) -> ReportPublic:
     with caller.begin() as tx:
         _, report = campaigns.add_file_rows(
             tx.session,
             actor=tx.actor,
             campaign_id=campaign_id,
-            filename=file.filename or "",
-            content_type=file.content_type,
-            stream=file.file,
+            filename=upload.filename or "",
+            content_type=upload.content_type,
+            stream=upload.file,
             runtime=caller.runtime,
         )
         return ReportPublic.of(report)
+
+
+_UPLOAD_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/campaigns/{campaign_id}/recipients/upload",
+    response_model=ReportPublic,
+    openapi_extra=_UPLOAD_DOC,
+)
+async def upload_recipients(campaign_id: int, request: Request, caller: CallerDep) -> ReportPublic:
+    """A CSV or XLSX file (multipart `file`): the first row names the columns: "email", and
+    optionally "name", "attachments" (file ids) and one column per template variable. The
+    campaign is looked up before the file is read."""
+    await run_in_threadpool(_visible, caller, campaign_id)
+    limit = caller.runtime.settings.campaign_upload_max_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ValidationError.for_field(
+            "file", f"The file is larger than {limit} bytes; split the list.", "too_large"
+        )
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "multipart/form-data":
+        raise ValidationError.for_field(
+            "file", "Send the file as multipart/form-data in a `file` part.", "required"
+        )
+    async with request.form(max_files=1, max_fields=10, max_part_size=limit) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ValidationError.for_field("file", "The `file` part is missing.", "required")
+        return await run_in_threadpool(_add_file, caller, campaign_id, upload)
 
 
 @router.post("/campaigns/{campaign_id}/start", response_model=CampaignPublic)

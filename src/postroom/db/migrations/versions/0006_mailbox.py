@@ -687,6 +687,7 @@ def upgrade() -> None:
     # ### end Alembic commands ###
     _create_search_index()
     _create_purged()
+    _create_arrivals()
     # Draft tombstones (services/draft_store.py).
     op.add_column(
         "drafts",
@@ -695,6 +696,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("mail_arrivals")
     op.drop_table("mail_purged")
     op.drop_column("drafts", "deleted_at")
     _drop_search_index()
@@ -857,3 +859,32 @@ def _create_purged() -> None:
     op.create_index(op.f("ix_mail_purged_account_id"), "mail_purged", ["account_id"])
     op.create_index(op.f("ix_mail_purged_company_id"), "mail_purged", ["company_id"])
     op.create_index(op.f("ix_mail_purged_content_sha256"), "mail_purged", ["content_sha256"])
+
+
+def _create_arrivals() -> None:
+    op.create_table(
+        "mail_arrivals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("content_sha256", sa.String(length=64), nullable=False),
+        sa.Column("seen_at", postroom.db.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("company_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_mail_arrivals_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["company_id"],
+            ["companies.id"],
+            name=op.f("fk_mail_arrivals_company_id_companies"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mail_arrivals")),
+        sa.UniqueConstraint(
+            "account_id", "content_sha256", name=op.f("uq_mail_arrivals_account_id")
+        ),
+    )
+    op.create_index(op.f("ix_mail_arrivals_company_id"), "mail_arrivals", ["company_id"])
+    op.create_index(op.f("ix_mail_arrivals_seen_at"), "mail_arrivals", ["seen_at"])

@@ -1,0 +1,131 @@
+"""Pure parts of the mirror: IMAP response parsing, folder roles (Polish names too), batches,
+and the tolerant header reader."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from postroom.enums import FolderRole
+from postroom.mail.imap_responses import (
+    ListedFolder,
+    Response,
+    fetch_items,
+    parse_internal_date,
+    parse_list,
+    parse_status,
+    parse_uid_set,
+    uid_set,
+)
+from postroom.mail.imap_sync_client import FolderStatus, ServerFolder, _selected
+from postroom.mail.parse import arrival_date, parse_message
+from postroom.services.sync_folders import assign_roles
+from postroom.services.sync_imap_download import cut_batches
+
+
+def _folder(name: str, *flags: str, delimiter: str = "/") -> ServerFolder:
+    return ServerFolder(ListedFolder(name, name, delimiter, frozenset(flags)), None)
+
+
+def test_fetch_response_with_a_literal_and_items_in_any_order() -> None:
+    head = b'* 12 FETCH (FLAGS (\\Seen $Etykieta) UID 34 INTERNALDATE "07-Oct-2025 10:00:00 +0200"'
+    response = Response((head + b" MODSEQ (987) BODY[] ", b")"), (b"Subject: x\r\n\r\nbody",))
+    number, items = fetch_items(response) or (0, {})
+    assert number == 12 and items["UID"] == "34" and items["MODSEQ"] == ["987"]
+    assert items["FLAGS"] == ["\\Seen", "$Etykieta"]
+    assert parse_internal_date("07-Oct-2025 10:00:00 +0200") == datetime(2025, 10, 7, 8, tzinfo=UTC)
+    header = Response((b"* 1 FETCH (UID 3 BODY[HEADER.FIELDS (MESSAGE-ID)] ", b")"), (b"M",))
+    assert "BODY[HEADER.FIELDS]" in (fetch_items(header) or (0, {}))[1]
+
+
+def test_list_and_status_lines() -> None:
+    listed = parse_list(Response((b'* LIST (\\HasNoChildren \\Sent) "/" "Wys&AUI-ane"',), ()))
+    assert listed == ListedFolder(
+        "Wys&AUI-ane", "Wysłane", "/", frozenset({"\\HASNOCHILDREN", "\\SENT"})
+    )
+    literal_name = parse_list(
+        Response((b"* LIST () NIL ", b""), (b'Nazwa "z cudzys\xc5\x82owem"',))
+    )
+    assert literal_name is not None and literal_name.delimiter is None
+    assert literal_name.name == 'Nazwa "z cudzysłowem"'
+    status = parse_status(
+        Response((b'* STATUS "INBOX" (MESSAGES 3 UIDNEXT 9 HIGHESTMODSEQ 4)',), ())
+    )
+    assert status == ("INBOX", {"MESSAGES": 3, "UIDNEXT": 9, "HIGHESTMODSEQ": 4})
+
+
+def test_an_examine_answer_with_qresync_changes() -> None:
+    lines = [
+        b"* 5 EXISTS",
+        b"* OK [UIDVALIDITY 1700000000] UIDs valid",
+        b"* OK [UIDNEXT 12] Predicted next UID",
+        b"* OK [HIGHESTMODSEQ 40] Highest",
+        b"* VANISHED (EARLIER) 2:3,7",
+        b"* 1 FETCH (UID 1 FLAGS (\\Seen) MODSEQ (39))",
+    ]
+    selected = _selected([Response((line,), ()) for line in lines])
+    assert (selected.uidvalidity, selected.uidnext, selected.exists) == (1700000000, 12, 5)
+    assert selected.highest_modseq == 40 and selected.vanished == (2, 3, 7)
+    assert [(c.uid, c.flags) for c in selected.changed] == [(1, frozenset({"\\Seen"}))]
+
+
+def test_uid_sets_and_batches() -> None:
+    assert uid_set([9, 1, 2, 3, 7]) == "1:3,7,9" and parse_uid_set("1:3,7,9") == [1, 2, 3, 7, 9]
+    todo = [(1, 100), (2, 100), (3, 900), (4, 10), (5, 10), (6, 10)]
+    assert cut_batches(todo, max_messages=3, max_bytes=1000) == [[1, 2], [3, 4, 5], [6]]
+    assert cut_batches([(1, 5000)], max_messages=3, max_bytes=1000) == [[1]]  # alone
+
+
+def test_roles_from_special_use_then_names_including_polish_ones() -> None:
+    roles = assign_roles(
+        [
+            _folder("INBOX"),
+            _folder("Wysłane"),
+            _folder("Kosz"),
+            _folder("Elementy usunięte"),
+            _folder("Wersje robocze"),
+            _folder("Spam"),
+            _folder("Archiwum/2024"),
+            _folder("Archiwum"),
+            _folder("Projekty"),
+        ]
+    )
+    assert roles == {
+        "INBOX": FolderRole.INBOX,
+        "Wysłane": FolderRole.SENT,
+        "Kosz": FolderRole.TRASH,
+        "Wersje robocze": FolderRole.DRAFTS,
+        "Spam": FolderRole.JUNK,
+        "Archiwum": FolderRole.ARCHIVE,
+    }
+    flagged = assign_roles([_folder("INBOX"), _folder("Kosz"), _folder("Śmieci", "\\TRASH")])
+    assert flagged["Śmieci"] is FolderRole.TRASH and "Kosz" not in flagged
+    chosen = assign_roles([_folder("Sent"), _folder("Moje wysłane")], sent="Moje wysłane")
+    assert chosen == {"Moje wysłane": FolderRole.SENT}  # the account's choice wins (A7)
+    courier = assign_roles([_folder("INBOX.Sent", delimiter=".")])
+    assert courier == {"INBOX.Sent": FolderRole.SENT}
+    unselectable = ServerFolder(ListedFolder("Sent", "Sent", "/", frozenset({"\\NOSELECT"})), None)
+    assert assign_roles([unselectable]) == {}
+    assert FolderStatus() == FolderStatus(None, None, None, None)
+
+
+def test_headers_are_read_tolerantly() -> None:
+    raw = (
+        b"From nobody Mon Jan 1 00:00:00 2024\r\n"  # an mbox line: not a header
+        b"Received: from a by b; Tue, 2 Jan 2024 08:00:00 +0100\r\n"
+        b"Subject: =?utf-8?q?Zam=C3=B3wienie?=\r\n =?utf-8?q?_nr_7?=\r\n"
+        b'To: "Kowalski, Jan" <jan@example.test>, =?utf-8?q?=C5=BBaneta?= <z@example.test>\r\n'
+        b"Cc: (komentarz) ola@example.test\r\n"
+        b"Message-ID: bez-nawiasow@example.test\r\n"
+        b"References: <a@x> <b@x>\r\n"
+        b"Precedence: bulk\r\n\r\nbody"
+    )
+    parsed = parse_message(raw, with_body=False)
+    assert parsed.subject == "Zamówienie nr 7"
+    assert parsed.to == [
+        {"name": "Kowalski, Jan", "address": "jan@example.test"},
+        {"name": "Żaneta", "address": "z@example.test"},
+    ]
+    assert [c["address"] for c in parsed.cc] == ["ola@example.test"]
+    assert parsed.message_id == "bez-nawiasow@example.test" and parsed.thread_root == "a@x"
+    assert parsed.auto_submitted
+    assert arrival_date(raw) == datetime(2024, 1, 2, 7, tzinfo=UTC)
