@@ -5,8 +5,9 @@ Cases, each the median of --runs runs, with the ratio to smtp-source measured in
   client_pipelined   Postroom's SMTP client alone (no database), 10 reused connections
   client_aiosmtplib  aiosmtplib alone, 10 concurrent reused connections
   enqueue_api        POST /api/v1/messages (--api-messages of them), messages per second
+  enqueue_batch      POST /api/v1/messages/batch (--batch-messages in batches of 500)
   delivery_<db>      the worker: claim from the outbox, send, record (SQLite WAL, PostgreSQL)
-  end_to_end_<db>    enqueue through the API at the measured rate plus the delivery
+  end_to_end_<db>    enqueue through the batch API at the measured rate plus the delivery
 
     python3 benchmarks/bench_outbox_throughput.py [--messages 10000] [--runs 3]
 """
@@ -21,6 +22,7 @@ import aiosmtplib
 from benchmarks.common import (
     RECIPIENT,
     SENDER,
+    WORKER_CONNECTIONS,
     bench_options,
     bulk_enqueue,
     count_by_status,
@@ -37,6 +39,7 @@ from benchmarks.common import (
 )
 from fastapi.testclient import TestClient
 
+from postroom.app import create_app
 from postroom.enums import AuthMethod, Security
 from postroom.mail.connect import Endpoint, NetworkOptions
 from postroom.mail.credentials import Credentials
@@ -47,6 +50,8 @@ from postroom.mail.smtp_client import Envelope, SmtpSender
 from postroom.mail.smtp_probe import SmtpTarget
 from postroom.services.delivery import DeliveryEngine
 from postroom.services.runtime import Runtime
+
+BATCH = 500  # the most POST /messages/batch takes
 
 
 async def _own_client(port: int, count: int, size: int, connections: int) -> float:
@@ -98,21 +103,35 @@ def _deliver(runtime: Runtime, connections: int) -> float:
     return time.perf_counter() - start
 
 
-def _enqueue_api(runtime: Runtime, token: str, account_id: int, count: int, size: int) -> float:
-    body = {
+def _message_body(account_id: int, size: int) -> dict[str, object]:
+    return {
         "to": [RECIPIENT],
         "subject": "Faktura VAT 2026/11/0001",
         "text": ("Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n" * (size // 57)),
         "account_id": account_id,
         "document_kind": "invoice",
     }
-    headers = {"Authorization": f"Bearer {token}"}
-    from postroom.app import create_app
 
+
+def _enqueue_api(runtime: Runtime, token: str, account_id: int, count: int, size: int) -> float:
+    body = _message_body(account_id, size)
+    headers = {"Authorization": f"Bearer {token}"}
     with TestClient(create_app(runtime)) as client:
         start = time.perf_counter()
         for _ in range(count):
             response = client.post("/api/v1/messages", json=body, headers=headers)
+            assert response.status_code == 202, response.text
+        return time.perf_counter() - start
+
+
+def _enqueue_batch(runtime: Runtime, token: str, account_id: int, count: int, size: int) -> float:
+    body = _message_body(account_id, size)
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(runtime)) as client:
+        start = time.perf_counter()
+        for first in range(0, count, BATCH):
+            items = [body] * min(BATCH, count - first)
+            response = client.post("/api/v1/messages/batch", json={"items": items}, headers=headers)
             assert response.status_code == 202, response.text
         return time.perf_counter() - start
 
@@ -126,8 +145,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--size", type=int, default=20 * 1024)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=10)  # smtp-source's and the clients'
+    parser.add_argument("--worker-connections", type=int, default=WORKER_CONNECTIONS)
     parser.add_argument("--api-messages", type=int, default=200)
+    parser.add_argument("--batch-messages", type=int, default=2000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
     n, size, conns = args.messages, args.size, args.connections
@@ -149,19 +170,27 @@ def main() -> None:
                 empty_outbox(runtime)
                 point_account(runtime, company_id, account_id, port)
                 bulk_enqueue(runtime, company_id, account_id, n, size)
-                times.setdefault(f"delivery_{backend}", []).append(_deliver(runtime, conns))
+                times.setdefault(f"delivery_{backend}", []).append(
+                    _deliver(runtime, args.worker_connections)
+                )
                 statuses = count_by_status(runtime)
                 assert statuses == {"sent": n}, statuses
                 empty_outbox(runtime)
                 times.setdefault(f"enqueue_api_{backend}", []).append(
                     _enqueue_api(runtime, token, account_id, args.api_messages, size)
                 )
+                empty_outbox(runtime)
+                times.setdefault(f"enqueue_batch_{backend}", []).append(
+                    _enqueue_batch(runtime, token, account_id, args.batch_messages, size)
+                )
         for runtime, *_ in runtimes.values():
             runtime.close()
     base = median(times["smtp_source"])
     for case, values in times.items():
         seconds = median(values)
-        count = args.api_messages if case.startswith("enqueue_api") else n
+        count = {"enqueue_api": args.api_messages, "enqueue_batch": args.batch_messages}.get(
+            case.rsplit("_", 1)[0], n
+        )
         emit(
             case,
             messages=count,
@@ -172,7 +201,7 @@ def main() -> None:
             ratio_to_smtp_source=None if case.startswith("enqueue") else _ratio(base, seconds),
         )
     for backend in runtimes:
-        rate = args.api_messages / median(times[f"enqueue_api_{backend}"])
+        rate = args.batch_messages / median(times[f"enqueue_batch_{backend}"])
         total = n / rate + median(times[f"delivery_{backend}"])
         emit(
             f"end_to_end_{backend}",

@@ -15,6 +15,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "tests" / "fixtures" / "mailenv.sh"
 FILL = REPO / "tests" / "fixtures" / "fill_mailbox.py"
-DIRECTORY = Path(os.environ.get("POSTROOM_BENCH_MAILENV", "/tmp/postroom-bench-sync"))
+# Dovecot runs as another user and must reach it: not a private temporary directory.
+DEFAULT_DIRECTORY = Path(tempfile.gettempdir()) / "postroom-bench-sync"
+DIRECTORY = Path(os.environ.get("POSTROOM_BENCH_MAILENV", str(DEFAULT_DIRECTORY)))
 SERVICES = ("imap", "imaps", "pop3", "pop3s", "lmtp", "submission", "smtps", "mx")
 PASSWORD = "secret"  # noqa: S105  (a throw-away loopback test server)
 BIG_USER = "big@example.test"  # the 10,000-message mailbox (fill_mailbox.py --seed 42)

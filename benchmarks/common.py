@@ -39,6 +39,10 @@ SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 SENDER = "bench@example.test"
 RECIPIENT = "sink@example.test"
+# SMTP connections of the worker in the delivery cases: each holds back its next message's
+# final "." until the previous result is committed, so more connections keep the sink busy
+# while commits are under way (smtp-source, the baseline, keeps its 10 sessions).
+WORKER_CONNECTIONS = 20
 PG_URL = os.environ.get(
     "POSTROOM_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/outbox_bench"
 )
@@ -238,10 +242,10 @@ def count_by_status(runtime: Runtime) -> dict[str, int]:
         return {status: int(n) for status, n in rows}
 
 
-def bench_options(connections: int = 10, lease: float = 300.0) -> DeliveryOptions:
+def bench_options(connections: int = WORKER_CONNECTIONS, lease: float = 300.0) -> DeliveryOptions:
     return DeliveryOptions(
         connections_per_route=connections,
-        batch_size=500,
+        batch_size=200,
         lease_seconds=lease,
         smtp_timeout=60,
         connect_timeout=10,

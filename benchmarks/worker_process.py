@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import bench_options
+from benchmarks.common import WORKER_CONNECTIONS, bench_options
 
 from postroom.config import Settings
 from postroom.secrets import new_key
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--lease", type=float, default=300.0)
-    parser.add_argument("--connections", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=WORKER_CONNECTIONS)
     parser.add_argument("--forever", action="store_true")
     args = parser.parse_args()
     settings = Settings(

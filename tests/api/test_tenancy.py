@@ -167,6 +167,7 @@ _UNNAMED_ROUTES = {
     ("GET", "/oauth/callback"),  # no token: the state names the sign-in (tests/oauth)
     ("PATCH", "/companies/{company_id}"),
     ("POST", "/messages"),  # their file or account named in the body: tests/api/test_messages.py
+    ("POST", "/messages/batch"),  # the same per item: tests/api/test_messages_batch.py
     ("GET", "/messages"),
     ("POST", "/files"),
     ("GET", "/files"),

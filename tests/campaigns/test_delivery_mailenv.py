@@ -13,11 +13,17 @@ from postroom.enums import AuthMethod, Security
 from postroom.services.runtime import Runtime
 from tests.api.helpers import mailbox
 from tests.api.sending_helpers import turn_email_on, upload
-from tests.campaigns.support import create_campaign, feed, get, make_template
+from tests.campaigns.support import (
+    campaign_messages,
+    create_campaign,
+    feed,
+    get,
+    make_template,
+)
 from tests.fixtures.mailenv import MailEnv
 from tests.mail.mime_support import PDF_HEADER
 from tests.support import MAILBOX_PASSWORD, Tenant
-from tests.worker.outbox_support import make_account, messages_in, run_engine, wait_for_file_with
+from tests.worker.outbox_support import files_with, make_account, run_engine, wait_for_file_with
 
 SENDER = "faktury-kampania@example.test"
 RECIPIENTS = ("kampania-jan@example.test", "kampania-ewa@example.test")
@@ -66,8 +72,10 @@ def test_each_recipient_gets_their_own_rendered_invoice_and_pdf(
     )
     assert feed(runtime, tenant, created["id"]).queued == 2
     run_engine(runtime)
-    for number, address in enumerate(RECIPIENTS, start=1):
-        found = wait_for_file_with(mailenv.maildir(address), f"FV/{number}/2026".encode())
+    sent = campaign_messages(runtime, tenant, created["id"])
+    for number, (address, outbox) in enumerate(zip(RECIPIENTS, sent, strict=True), start=1):
+        needle = outbox.message_id.encode()  # the maildir keeps other runs' mail too
+        found = wait_for_file_with(mailenv.maildir(address), needle)
         message = email.message_from_bytes(found.read_bytes(), policy=policy.default)
         assert isinstance(message, EmailMessage)
         assert message["Subject"] == f"Faktura FV/{number}/2026"
@@ -78,7 +86,7 @@ def test_each_recipient_gets_their_own_rendered_invoice_and_pdf(
         assert [a.get_filename() for a in attachments] == [f"FV_{number}_2026.pdf"]
         assert attachments[0].get_content().endswith(bytes([number]) * 50)
         assert "List-Unsubscribe" not in message  # a document, not a newsletter
-        assert len(messages_in(mailenv.maildir(address))) == 1
+        assert len(files_with(mailenv.maildir(address), needle)) == 1
     feed(runtime, tenant, created["id"])
     body = get(client, tenant.admin, f"/campaigns/{created['id']}")
     assert body["status"] == "completed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import imaplib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,6 +14,14 @@ from sqlalchemy import event
 
 from postroom.enums import FolderRole
 from postroom.services.runtime import Runtime
+from tests.fixtures.mailenv import MailEnv
+from tests.mailbox.support import (
+    imap_account,
+    imap_client,
+    mirror_imap,
+    new_address,
+    server_messages,
+)
 from tests.reading.support import CORPUS, add_account, add_folder, corpus, mailbox, store
 from tests.support import Member, Tenant
 
@@ -420,3 +429,22 @@ def test_another_company_sees_none_of_our_mail(
         "limit": 50,
         "offset": 0,
     }
+
+
+def test_reading_marks_the_message_seen_on_the_imap_server_too(
+    client: TestClient, runtime: Runtime, tenant: Tenant, mailenv: MailEnv
+) -> None:
+    address = new_address("czytanie")
+    account = imap_account(runtime, tenant.company_id, mailenv, address)
+    with imap_client(mailenv, address) as imap:
+        typ, _ = imap.append("INBOX", "", imaplib.Time2Internaldate(0), corpus("thread_1.eml"))
+        assert typ == "OK"
+    inbox = mirror_imap(runtime, tenant.company_id, account, mailenv, address)["INBOX"]
+    (listed,) = _get(client, tenant.admin, "/mail", folder_id=inbox)["items"]
+    ((uid, before),) = server_messages(mailenv, address, "INBOX").items()
+    assert "\\Seen" not in before["flags"] and listed["seen"] is False
+
+    body = _get(client, tenant.admin, f"/mail/{listed['id']}")
+    assert body["text"].startswith("Czy pasuje Państwu spotkanie")
+    assert "\\Seen" in server_messages(mailenv, address, "INBOX")[uid]["flags"]
+    assert _get(client, tenant.admin, "/mail", folder_id=inbox)["items"][0]["seen"] is True

@@ -49,7 +49,9 @@ def test_the_mail_page_lists_folders_and_messages_in_polish(
     assert [mail_id for mail_id, _ in rows_on(by_subject)] == [attach, alt, read]
     unread = client.get(f"/mail?folder={inbox}&unread=1").text
     assert rows_on(unread) == [(attach, True), (alt, True)]
-    assert rows_on(client.get(f"/mail?folder={sent}").text)[0][1] is False
+    sent_page = client.get(f"/mail?folder={sent}").text
+    assert rows_on(sent_page)[0][1] is False
+    assert "<th>Do</th>" in sent_page and "piotr.zielinski@klient.example.test" in sent_page
 
     # htmx asks for the list only when sorting, paging or searching.
     partial = client.get(

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import text
 
 from postroom.config import Settings
-from postroom.db.base import Base
 from postroom.db.migrate import upgrade
 from postroom.db.models import User
 from postroom.db.models_mailbox import MailMessage
@@ -132,13 +131,14 @@ def ask(
 
 
 def _fresh_runtime(tmp_path: Path, url: str) -> Runtime:
+    """A new, migrated database (PostgreSQL: the schema made again, as tests/conftest.py does)."""
     settings = Settings(data_dir=tmp_path, database_url=url, secret_key=new_key())  # type: ignore[arg-type]
     runtime = build_runtime(settings)
-    upgrade(runtime.engine)
     if runtime.engine.dialect.name == "postgresql":
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         with runtime.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    upgrade(runtime.engine)
     return runtime
 
 

@@ -31,6 +31,12 @@ class MessageAccepted(_FromRow):
     message_id: str  # the Message-ID header, without <>
 
 
+class MessageBatchAccepted(BaseModel):
+    """202: every message of the batch is committed to the outbox, in the order given."""
+
+    items: list[MessageAccepted]
+
+
 class RecipientPublic(_FromRow):
     address: str
     kind: RecipientKind

@@ -30,3 +30,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Let SQLite's planner know the tables' shapes (PostgreSQL's autovacuum does this itself).
+
+    Without statistics SQLite picks the first usable index, e.g. the company index instead of
+    (account_id, message_id_header) for thread lookups. `PRAGMA optimize` analyzes only the
+    tables whose size changed enough since the last time, so running it hourly is cheap.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA optimize=0x10002")

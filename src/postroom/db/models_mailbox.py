@@ -60,6 +60,8 @@ class MailMessage(TenantOwned, Base):
         # POP3 identity.
         UniqueConstraint("account_id", "pop_uidl"),
         Index("ix_mail_messages_listing", "folder_id", "sort_date"),
+        # Unread counts per folder read this index alone.
+        Index("ix_mail_messages_unread", "folder_id", "seen"),
         Index("ix_mail_messages_thread", "company_id", "thread_root"),
         Index("ix_mail_messages_msgid", "account_id", "message_id_header"),
     )

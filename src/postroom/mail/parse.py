@@ -36,6 +36,7 @@ _SIMPLE_ADDRESS = re.compile(
     r'|([^\s"<>(),;:\\]+@[^\s"<>(),;:\\]+))\s*(,|$)'
 )
 _QUOTED_PAIR = re.compile(r"\\(.)")
+_SURROGATE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8 (surrogateescape)
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[qQbB]\?[^?\s]*\?=")
 
 
@@ -65,12 +66,13 @@ class ParsedMessage:
 
     @property
     def snippet(self) -> str:
-        return " ".join(self.text.split())[:SNIPPET_CHARS]
+        # Whitespace collapsed; a long text is cut first, not split whole.
+        return " ".join(self.text[: SNIPPET_CHARS * 10].split())[:SNIPPET_CHARS]
 
 
 def clean(value: str) -> str:
     """Text safe for any database column: raw 8-bit bytes decoded, NUL and surrogates gone."""
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    if _SURROGATE.search(value) is not None:
         raw = value.encode("utf-8", "surrogateescape")
         try:
             value = raw.decode("utf-8")

@@ -55,14 +55,19 @@ class FeedResult(BatchTally):
     completed: bool = False
 
 
-_compiled: OrderedDict[tuple[int, str], template_render.CompiledTemplate] = OrderedDict()
+_compiled: OrderedDict[tuple[str, int, datetime, str], template_render.CompiledTemplate] = (
+    OrderedDict()
+)
 
 
 def _compile(
     version: TemplateVersion, actor: User, runtime: Runtime
 ) -> template_render.CompiledTemplate:
-    """Versions never change, so each is parsed once per process, not once per batch."""
-    key = (version.id, actor.language.value)
+    """Versions never change, so each is parsed once per process, not once per batch. The key
+    names the database and the version's creation too: one process may serve several
+    databases (tests, benchmarks), whose version ids start alike."""
+    database = runtime.settings.effective_database_url
+    key = (database, version.id, version.created_at, actor.language.value)
     found = _compiled.get(key)
     if found is None:
         found = compile_for(version, actor, runtime.settings)

@@ -25,7 +25,7 @@ from postroom.db.models_campaigns import (
     SurveyQuestion,
     TemplateVersion,
 )
-from postroom.enums import CampaignStatus, DocumentKind
+from postroom.enums import CampaignKind, CampaignStatus, DocumentKind
 from postroom.errors import (
     ConflictError,
     NotFoundError,
@@ -176,6 +176,14 @@ def _check_links(session: Session, actor: User, request: CampaignCreate) -> None
         except NotFoundError as exc:
             raise ValidationError.for_field("account_id", exc.message, "unknown_account") from exc
     check_clients(session, request.client_ids)
+    if request.kind is CampaignKind.SURVEY and not request.questions:
+        raise ValidationError.for_field(
+            "questions", "A survey needs at least one question.", "questions_required"
+        )
+    if request.kind is not CampaignKind.SURVEY and request.questions:
+        raise ValidationError.for_field(
+            "questions", 'Questions belong to a campaign of kind "survey".', "not_a_survey"
+        )
 
 
 def check_sender(

@@ -46,8 +46,8 @@ _URL_SCHEMES = {"http", "https", "mailto", "tel", "cid", "data"}
 # CSS properties that cannot fetch anything by themselves (no list-style-image, cursor,
 # content, border-image, mask, filter), and the backgrounds, whose url() is checked below.
 _STYLE_PROPERTIES = {
-    "color", "background", "background-color", "background-image", "font", "font-family", "font-size",
-    "font-style", "font-weight", "font-variant", "line-height", "letter-spacing",
+    "color", "background", "background-color", "background-image", "font", "font-family",
+    "font-size", "font-style", "font-weight", "font-variant", "line-height", "letter-spacing",
     "word-spacing", "text-align", "text-decoration", "text-indent", "text-transform",
     "white-space", "word-break", "word-wrap", "overflow-wrap", "vertical-align", "direction",
     "margin", "margin-top", "margin-right", "margin-bottom", "margin-left",

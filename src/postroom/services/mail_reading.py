@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, case, func, select, true
 from sqlalchemy.orm import Session
 
 from postroom.db.models import Account, User
@@ -205,10 +205,11 @@ def get_mail(session: Session, *, actor: User, mail_id: int) -> MailMessage:
 def thread_of(session: Session, *, actor: User, mail_id: int) -> list[MailMessage]:
     """Every visible message of the company in the same thread, oldest first.
 
-    A thread hangs from `thread_root` (the first of References). A reply whose mailer sent
-    only In-Reply-To hangs from its parent instead, so parents' and replies' ids are followed
-    a few links further."""
+    A thread hangs from `thread_root` (the first of References, else In-Reply-To). A reply
+    whose mailer sent only In-Reply-To hangs from its parent instead, so parents' and
+    replies' Message-IDs are followed a few links further."""
     message = get_mail(session, actor=actor, mail_id=mail_id)
+    account_ids = list(session.scalars(visible_account_ids(actor)))
     ids = {value for value in (message.thread_root, message.message_id_header) if value}
     asked: set[str] = set()
     found: dict[int, MailMessage] = {message.id: message}
@@ -216,22 +217,30 @@ def thread_of(session: Session, *, actor: User, mail_id: int) -> list[MailMessag
         if not ids or len(found) >= MAX_THREAD_MESSAGES:
             break
         asked |= ids
-        rows = session.scalars(
-            select(MailMessage)
-            .where(
-                visible_mail(actor),
-                or_(
-                    MailMessage.thread_root.in_(ids),
-                    MailMessage.message_id_header.in_(ids),
-                    MailMessage.in_reply_to.in_(ids),
-                ),
-            )
-            .limit(MAX_THREAD_MESSAGES)
-        ).all()
-        new = [row for row in rows if row.id not in found]
+        new = [row for row in _linked(session, account_ids, ids) if row.id not in found]
         found.update((row.id, row) for row in new)
         ids = _linked_ids(new) - asked
     return sorted(found.values(), key=_by_date)[:MAX_THREAD_MESSAGES]
+
+
+def _linked(session: Session, account_ids: list[int], ids: set[str]) -> list[MailMessage]:
+    """Messages hanging from one of `ids`, and the messages `ids` name. Two queries, each
+    on its own index ((company, thread_root) and (account, Message-ID)): an OR of the two
+    would read the company's whole mailbox."""
+    in_accounts = MailMessage.account_id.in_(account_ids)
+    rows = list(
+        session.scalars(
+            select(MailMessage)
+            .where(MailMessage.thread_root.in_(ids), in_accounts)
+            .limit(MAX_THREAD_MESSAGES)
+        )
+    )
+    rows += session.scalars(
+        select(MailMessage)
+        .where(in_accounts, MailMessage.message_id_header.in_(ids))
+        .limit(MAX_THREAD_MESSAGES)
+    )
+    return rows
 
 
 def _linked_ids(rows: Sequence[MailMessage]) -> set[str]:

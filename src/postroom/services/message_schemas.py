@@ -88,3 +88,13 @@ class DraftWrite(MessageFields):
     project_id: int | None = None
     account_id: int | None = None
     use_relay: bool = False
+
+
+MAX_BATCH = 500  # messages in one request; a larger job is several batches
+
+
+class MessageBatchCreate(_Strict):
+    """POST /messages/batch: up to 500 messages, each as POST /messages takes it (JSON only:
+    attachments are stored files). All are queued in one transaction, or none."""
+
+    items: list[MessageCreate] = Field(min_length=1, max_length=MAX_BATCH)

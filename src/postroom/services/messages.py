@@ -258,16 +258,28 @@ def _replay(existing: OutboxMessage, actor: User, request: MessageCreate) -> Out
     return existing
 
 
-def check_links(session: Session, actor: User, request: MessageCreate | DraftWrite) -> None:
-    """The project and account named exist in the company and are the actor's to see."""
+def check_links(
+    session: Session,
+    actor: User,
+    request: MessageCreate | DraftWrite,
+    senders: routing.SenderCache | None = None,
+) -> None:
+    """The project and account named exist in the company and are the actor's to see.
+    `senders`: the rules' cache, so that they read project and account only once."""
     if request.project_id is not None:
         try:
-            projects.get_project(session, request.project_id)
+            if senders is not None:
+                senders.project(session, request.project_id)
+            else:
+                projects.get_project(session, request.project_id)
         except NotFoundError as exc:
             raise ValidationError.for_field("project_id", exc.message, "unknown_project") from exc
     if request.account_id is not None:
         try:
-            accounts.get_account(session, actor=actor, account_id=request.account_id)
+            if senders is not None:
+                senders.account(session, actor, request.account_id)
+            else:
+                accounts.get_account(session, actor=actor, account_id=request.account_id)
         except NotFoundError as exc:
             raise ValidationError.for_field("account_id", exc.message, "unknown_account") from exc
 
@@ -285,14 +297,17 @@ def submit_message(
     uploads: Sequence[InlineAttachment] = (),
     idempotency_key: str | None = None,
     extra_headers: Sequence[tuple[str, str]] = (),
+    senders: routing.SenderCache | None = None,
 ) -> OutboxMessage:
     """Choose the sender, build the MIME and queue it with its recipients, in `session`'s
     transaction. The same idempotency key returns the message made the first time.
-    `extra_headers`: (name, folded value) fields a service adds, e.g. List-Unsubscribe."""
+    `extra_headers`: (name, folded value) fields a service adds, e.g. List-Unsubscribe.
+    `senders`: the sender rules' reads, shared by the messages of one transaction."""
     key = _idempotency_key(request, idempotency_key)
     if key is not None and (existing := _by_key(session, key)) is not None:
         return _replay(existing, actor, request)
-    check_links(session, actor, request)
+    senders = senders if senders is not None else routing.SenderCache()
+    check_links(session, actor, request, senders)
     choice = routing.choose_sender(
         session,
         actor=actor,
@@ -302,6 +317,7 @@ def submit_message(
         from_own_template=request.from_own_template,
         use_relay=request.use_relay,
         settings=runtime.settings,
+        cache=senders,
     )
     attachments = _stored_attachments(session, actor, request, runtime)
     attachments += _inline_attachments(uploads)

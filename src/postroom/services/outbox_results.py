@@ -221,6 +221,12 @@ def write_outcomes(
     # costs more per statement than the statement itself.
     cursor = conn.connection.cursor()
     try:
+        if not statements.sqlite:
+            # The commit of a result need not wait for PostgreSQL's disk flush: a database
+            # crash could lose results of its last moments, and those messages would be sent
+            # again (duplicates, never a loss), the same promise SQLite's synchronous=NORMAL
+            # gives. The queued messages themselves are committed with a flush (submit).
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         for key, rows in (("attempt", attempts), ("recipient", recipients), ("message", messages)):
             if not rows:
                 continue
@@ -240,7 +246,6 @@ def write_outcomes(
                         "worker": worker_id,
                         "now": now,
                     },
-                    prepare=False,
                 )
     finally:
         cursor.close()

@@ -11,17 +11,17 @@ changes between two calls. docs/decisions.md explains each choice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from postroom.config import Settings
 from postroom.db.models import Account, Company, Project, User
 from postroom.enums import DocumentKind, EmailMode
-from postroom.errors import RefusalReason, SendingRefusedError, ValidationError
-from postroom.services import access, accounts, relay
+from postroom.errors import NotFoundError, RefusalReason, SendingRefusedError, ValidationError
+from postroom.services import access, relay
 from postroom.services.companies import get_company
 from postroom.services.projects import get_project
 
@@ -89,6 +89,57 @@ class _Candidate:
         return (_RANK[self.rule], not self.in_project, self.account.id)
 
 
+@dataclass
+class SenderCache:
+    """What the rules read, kept for one transaction of one actor.
+
+    A message asks for its project and account twice (the link check, then the rules) and a
+    batch of messages asks the same for every item: each is read once. The relay's count is
+    never kept (each message of a batch counts), and neither is anything the transaction
+    writes. Use a new cache for each transaction.
+    """
+
+    company: Company | None = None
+    group_ids: set[int] | None = None
+    projects: dict[int, Project] = field(default_factory=dict)
+    accounts: dict[int, Account] = field(default_factory=dict)
+    candidates: dict[int | None, list[_Candidate]] = field(default_factory=dict)
+
+    def get_company(self, session: Session, actor: User) -> Company:
+        if self.company is None:
+            self.company = get_company(session, actor.company_id)
+        return self.company
+
+    def groups(self, session: Session, actor: User) -> set[int]:
+        if self.group_ids is None:
+            self.group_ids = access.group_ids_of(session, actor)
+        return self.group_ids
+
+    def project(self, session: Session, project_id: int) -> Project:
+        """The project, or NotFoundError: another company's project does not exist (E3)."""
+        found = self.projects.get(project_id)
+        if found is None:
+            found = self.projects[project_id] = get_project(session, project_id)
+        return found
+
+    def account(self, session: Session, actor: User, account_id: int) -> Account:
+        """The account if the actor may see it, else NotFoundError (accounts.get_account)."""
+        found = self.accounts.get(account_id)
+        if found is None:
+            # Grants are read only when the actor is neither an administrator nor the owner.
+            found = session.get(Account, account_id, options=[lazyload(Account.grants)])
+            if found is None or not access.can_see(actor, found, self.groups(session, actor)):
+                raise NotFoundError(f"Account {account_id} does not exist.")
+            self.accounts[account_id] = found
+        return found
+
+    def usable(self, session: Session, actor: User, project_id: int | None) -> list[_Candidate]:
+        found = self.candidates.get(project_id)
+        if found is None:
+            found = self.candidates[project_id] = _candidates(session, actor, project_id, self)
+        return found
+
+
 def choose_sender(
     session: Session,
     *,
@@ -99,27 +150,30 @@ def choose_sender(
     from_own_template: bool = False,
     use_relay: bool = False,
     settings: Settings,
+    cache: SenderCache | None = None,
 ) -> SenderChoice:
     """The sender of one message, or SendingRefusedError saying why none may send it.
 
     `use_relay`: the user picked the relay in the "From" picker. An unknown account or project
     (or one of another company) raises NotFoundError. When the relay is chosen for a document,
-    insert the outbox row in the same transaction (see relay.check_relay).
+    insert the outbox row in the same transaction (see relay.check_relay). `cache`: reads
+    shared with the caller's other checks in this transaction (a batch of messages).
     """
+    cache = cache if cache is not None else SenderCache()
     if project_id is not None:
-        get_project(session, project_id)  # another company's project does not exist (E3)
+        cache.project(session, project_id)  # another company's project does not exist (E3)
     if account_id is not None and use_relay:
         raise ValidationError.for_field(
             "account_id", "Choose an account or the platform relay, not both.", "two_senders"
         )
-    company = get_company(session, actor.company_id)
+    company = cache.get_company(session, actor)
     if company.email_mode is EmailMode.OFF:
         raise relay.mode_refusal(company)
     if account_id is not None:
-        account = _explicit(session, actor, account_id, project_id)
+        account = _explicit(session, actor, account_id, project_id, cache)
         return _account_choice(account, SenderRule.EXPLICIT)
     if not use_relay:
-        automatic = _automatic(_candidates(session, actor, project_id))
+        automatic = _automatic(cache.usable(session, actor, project_id))
         if automatic is not None:
             return _account_choice(automatic.account, automatic.rule)
         if company.email_mode is EmailMode.OWN:
@@ -193,9 +247,12 @@ def _rule_for(
     return None  # a colleague's account only an administrator's right reaches (E1)
 
 
-def _candidates(session: Session, actor: User, project_id: int | None) -> list[_Candidate]:
-    """Every active account the actor may use here, best first."""
-    group_ids = access.group_ids_of(session, actor)
+def _candidates(
+    session: Session, actor: User, project_id: int | None, cache: SenderCache | None = None
+) -> list[_Candidate]:
+    """Every active account the actor may use here, best first (one query, with the grants
+    and project links loaded for all of them at once)."""
+    group_ids = cache.groups(session, actor) if cache else access.group_ids_of(session, actor)
     rows = session.scalars(
         select(Account).where(access.usable_accounts_condition(actor), Account.active.is_(True))
     )
@@ -212,10 +269,12 @@ def _automatic(candidates: list[_Candidate]) -> _Candidate | None:
     return next((c for c in candidates if c.rule is not SenderRule.SHARED), None)
 
 
-def _explicit(session: Session, actor: User, account_id: int, project_id: int | None) -> Account:
-    account = accounts.get_account(session, actor=actor, account_id=account_id)  # else 404
+def _explicit(
+    session: Session, actor: User, account_id: int, project_id: int | None, cache: SenderCache
+) -> Account:
+    account = cache.account(session, actor, account_id)  # else 404
     address = account.email_address
-    if not access.can_use(actor, account, access.group_ids_of(session, actor)):
+    if not access.can_use(actor, account, cache.groups(session, actor)):
         raise SendingRefusedError(
             RefusalReason.ACCOUNT_NOT_USABLE,
             f"You may see {address} but not send from it: it is a colleague's account that is "

@@ -12,9 +12,24 @@ import unicodedata
 
 _WORD = re.compile(r"[^\W_]+")
 MAX_INDEXED_CHARS = 200_000  # of body text per message; more is rarely searched and bloats
+# PostgreSQL drops words over 2,047 bytes; both engines get words cut well below that.
+MAX_WORD_CHARS = 100
+
+
+def _words(text: str) -> list[str]:
+    """Letters and ASCII digits only: `\\w` also matches "²" or "٣", which FTS5 keeps in a
+    word and PostgreSQL's parser does not, so such characters split words instead."""
+    words: list[str] = []
+    for word in _WORD.findall(text):
+        if not (word.isascii() or word.isalpha()):
+            cleaned = "".join(ch if ch.isalpha() or ch.isascii() else " " for ch in word)
+            words.extend(part[:MAX_WORD_CHARS] for part in cleaned.split())
+        else:
+            words.append(word[:MAX_WORD_CHARS])
+    return words
 
 
 def searchable_words(text: str) -> str:
     """Lower-cased words of `text`, NFC-normalized, separated by single spaces."""
     normalized = unicodedata.normalize("NFC", text[:MAX_INDEXED_CHARS]).casefold()
-    return " ".join(_WORD.findall(normalized))
+    return " ".join(_words(normalized))

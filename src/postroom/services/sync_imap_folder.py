@@ -101,7 +101,10 @@ async def sync_folder(ctx: FetchContext, conns: Connections, folder: FolderRef) 
         await asyncio.to_thread(begin_resync, ctx, folder.id, selected.uidvalidity)
         synced, known = 0, None
     validity = selected.uidvalidity
-    stale = await asyncio.to_thread(has_stale_rows, ctx, folder.id, validity)
+    # Rows of another UIDVALIDITY exist only while a resync is unfinished; a finished sync
+    # (HIGHESTMODSEQ recorded) of the same UIDVALIDITY proves there are none.
+    finished = folder.highest_modseq is not None and folder.uidvalidity == validity
+    stale = not finished and await asyncio.to_thread(has_stale_rows, ctx, folder.id, validity)
     async with asyncio.timeout(timeout):
         listing = await uid_sizes(conns.primary, synced + 1)
     if synced and not stale:
@@ -112,7 +115,11 @@ async def sync_folder(ctx: FetchContext, conns: Connections, folder: FolderRef) 
         async with asyncio.timeout(timeout):
             headers = await uid_message_ids(conns.primary)
         await asyncio.to_thread(rekey_by_message_id, ctx, folder.id, validity, headers)
-    have = await asyncio.to_thread(existing_uids, ctx, folder.id, validity, synced)
+    have = (
+        await asyncio.to_thread(existing_uids, ctx, folder.id, validity, synced)
+        if listing
+        else set()
+    )
     since = ctx.account.fetch_since
     todo = [(i.uid, i.size) for i in listing if i.uid not in have and _wanted(i, since)]
     ctx.total += len(todo) - estimate_new(folder)  # the estimate was counted in at the start

@@ -115,7 +115,7 @@ def commit_batch(
         ctx.stored += len(prepared)
         ctx.done += len(batch.prepared)
         ctx.progress(session, SyncPhase.FETCHING, path)
-        if rows:
+        if rows:  # new mail, not history: the account's rules (indexing follows the fetch)
             on_new_mail(ctx.runtime, session, account, rows)
     delete_blobs(ctx, unused)
     return len(prepared)

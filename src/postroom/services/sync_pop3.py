@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from postroom.db.models import Account
 from postroom.db.models_mailbox import MailFolder, Pop3SeenUidl
@@ -31,7 +32,12 @@ from postroom.mail.pop3_client import (
     retrieve,
 )
 from postroom.mail.pop3_probe import Pop3Session
-from postroom.services.mail_ingest import IncomingMessage, store_incoming
+from postroom.services.mail_ingest import (
+    IncomingMessage,
+    PreparedMessage,
+    insert_prepared,
+    prepare_incoming,
+)
 from postroom.services.new_mail import on_new_mail
 from postroom.services.sync_connect import login_pop3
 from postroom.services.sync_context import FetchContext
@@ -39,6 +45,9 @@ from postroom.services.sync_progress import SyncPhase
 
 log = logging.getLogger("postroom.sync")
 INBOX = "INBOX"
+# Smaller than IMAP's: one connection, so storing batch n overlaps only with retrieving n+1.
+POP3_BATCH = 100
+STORING = 2
 
 
 def _local_inbox(ctx: FetchContext) -> int:
@@ -75,29 +84,53 @@ def _seen(ctx: FetchContext) -> dict[str, bool]:
         return {uidl: deleted for uidl, deleted in rows}
 
 
-def _store(ctx: FetchContext, folder_id: int, fetched: Sequence[tuple[Listed, bytes]]) -> None:
+def _prepare(ctx: FetchContext, fetched: Sequence[tuple[Listed, bytes]]) -> list[PreparedMessage]:
+    """Bytes to the store and headers parsed, outside any transaction."""
+    items = [
+        IncomingMessage(raw=raw, pop_uidl=listed.uidl, internal_date=arrival_date(raw))
+        for listed, raw in fetched
+    ]
+    return prepare_incoming(ctx.store, items)
+
+
+def _insert(
+    ctx: FetchContext, folder_id: int, uidls: Sequence[str], prepared: Sequence[PreparedMessage]
+) -> None:
+    """The rows and the UIDLs seen, in one transaction: a message is never downloaded twice."""
     with ctx.transaction() as session:
         folder = session.get(MailFolder, folder_id)
         account = session.get(Account, ctx.account_id)
         assert folder is not None and account is not None
-        items = [
-            IncomingMessage(raw=raw, pop_uidl=listed.uidl, internal_date=arrival_date(raw))
-            for listed, raw in fetched
+        history = ctx.from_history
+        rows = insert_prepared(
+            session, account, folder, prepared, from_history=history, returning=not history
+        )
+        seen = [
+            {"company_id": ctx.company_id, "account_id": ctx.account_id, "uidl": uidl}
+            for uidl in uidls
         ]
-        rows = store_incoming(
-            session, ctx.store, account, folder, items, from_history=ctx.from_history
-        )
-        session.add_all(
-            Pop3SeenUidl(company_id=ctx.company_id, account_id=ctx.account_id, uidl=listed.uidl)
-            for listed, _ in fetched
-        )
-        if rows and account.first_fetched_at is None:
+        session.execute(insert(Pop3SeenUidl), seen)
+        if prepared and account.first_fetched_at is None:
             account.first_fetched_at = datetime.now(UTC)  # A4: the protocol is fixed now
-        ctx.stored += len(rows)
-        ctx.done += len(rows)
+        ctx.stored += len(prepared)
+        ctx.done += len(prepared)
         ctx.progress(session, SyncPhase.FETCHING, INBOX)
-        if rows and not ctx.from_history:
+        if rows:  # new mail, not history: the account's rules
             on_new_mail(ctx.runtime, session, account, rows)
+
+
+async def _store(
+    ctx: FetchContext,
+    folder_id: int,
+    fetched: Sequence[tuple[Listed, bytes]],
+    previous: asyncio.Task[None] | None,
+) -> None:
+    """Write one batch's files while the previous batch's rows go in; rows stay in order."""
+    prepared = await asyncio.to_thread(_prepare, ctx, fetched)
+    if previous is not None:
+        await previous
+    uidls = [listed.uidl for listed, _ in fetched]
+    await asyncio.to_thread(_insert, ctx, folder_id, uidls, prepared)
 
 
 def _mark_deleted(ctx: FetchContext, uidls: Sequence[str]) -> None:
@@ -154,13 +187,25 @@ def _batches(todo: Sequence[Listed], messages: int, size: int) -> list[list[List
 async def _download(
     ctx: FetchContext, session: Pop3Session, folder_id: int, todo: list[Listed], *, trust: bool
 ) -> list[Listed]:
+    """Retrieve batch after batch while earlier ones are written and inserted (at most
+    STORING batches in hand, which bounds the memory)."""
     downloaded: list[Listed] = []
     options = ctx.options
-    for batch in _batches(todo, options.batch_messages, options.batch_bytes):
-        async with asyncio.timeout(options.batch_timeout(sum(m.size for m in batch))):
-            fetched = [item async for item in retrieve(session, batch, trust_size=trust)]
-        await asyncio.to_thread(_store, ctx, folder_id, fetched)
-        downloaded += batch
+    storing: deque[asyncio.Task[None]] = deque()
+    try:
+        for batch in _batches(todo, min(options.batch_messages, POP3_BATCH), options.batch_bytes):
+            async with asyncio.timeout(options.batch_timeout(sum(m.size for m in batch))):
+                fetched = [item async for item in retrieve(session, batch, trust_size=trust)]
+            previous = storing[-1] if storing else None
+            storing.append(asyncio.create_task(_store(ctx, folder_id, fetched, previous)))
+            downloaded += batch
+            while len(storing) > STORING or (storing and storing[0].done()):
+                await storing.popleft()
+        while storing:
+            await storing.popleft()
+    finally:
+        if storing:  # never leave a transaction running behind us
+            await asyncio.wait(storing)
     return downloaded
 
 

@@ -7,6 +7,7 @@ the rows that cannot be rendered before anything is sent."""
 
 from __future__ import annotations
 
+import functools
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from postroom.services.template_limits import (
     current,
     rendering,
 )
-from postroom.services.template_sandbox import MissingVariableError, compile_part, environment
+from postroom.services.template_sandbox import MissingVariableError, compile_tree, parse_part
 
 PARTS = ("subject", "html", "text")
 PART_NAMES = {"subject": "the subject", "html": "the HTML body", "text": "the text body"}
@@ -158,8 +159,10 @@ def _compile_part(source: str, part: str) -> tuple[Template, set[str], dict[Any,
             reason="too_large",
         )
     try:
-        tree = environment().parse(source, name=part, filename=f"<{part}>")
-        template = compile_part(source, part)
+        tree = parse_part(source, part)
+        # Read before compiling: the compiler's optimizer may rewrite parts of the tree.
+        variables, paths = meta.find_undeclared_variables(tree), _attribute_paths(tree)
+        template = compile_tree(tree, part)
     except TemplateSyntaxError as exc:
         message = f"{_where(part, exc.lineno)}: {exc.message}"
         raise TemplateRenderError(
@@ -169,7 +172,34 @@ def _compile_part(source: str, part: str) -> tuple[Template, set[str], dict[Any,
         raise TemplateRenderError(
             f"{_where(part, None)} is nested too deeply.", part=part, reason="syntax_error"
         ) from None
-    return template, meta.find_undeclared_variables(tree), _attribute_paths(tree)
+    return template, variables, paths
+
+
+@dataclass(frozen=True, eq=False)
+class _Parts:
+    templates: Mapping[str, Template]
+    variables: tuple[str, ...]
+    paths: Mapping[str, Mapping[tuple[int, str], str]]
+
+
+def _compile_parts(subject: str, html: str, text: str) -> _Parts:
+    templates, variables, paths = {}, set(), {}
+    for part, source in zip(PARTS, (subject, html, text), strict=True):
+        if source.strip():
+            templates[part], found, paths[part] = _compile_part(source, part)
+            variables |= found
+    return _Parts(
+        types.MappingProxyType(templates),
+        tuple(sorted(variables)),
+        types.MappingProxyType(paths),
+    )
+
+
+# A campaign compiles its version for each batch of rows it queues, and a compile takes
+# milliseconds: recent ones are kept. Only templates of ordinary size, so that the cache stays
+# small whatever is written.
+_cached_parts = functools.lru_cache(maxsize=32)(_compile_parts)
+_CACHED_SOURCE_CHARS = 64 * 1024
 
 
 def compile_sources(
@@ -183,19 +213,16 @@ def compile_sources(
     version: int | None = None,
 ) -> CompiledTemplate:
     """Compile the three parts; a syntax error is a TemplateRenderError naming part and line."""
-    templates, variables, paths = {}, set(), {}
-    for part, source in zip(PARTS, (subject, html, text), strict=True):
-        if source.strip():
-            templates[part], found, paths[part] = _compile_part(source, part)
-            variables |= found
+    small = len(subject) + len(html) + len(text) <= _CACHED_SOURCE_CHARS
+    parts = (_cached_parts if small else _compile_parts)(subject, html, text)
     return CompiledTemplate(
-        templates=types.MappingProxyType(templates),
-        variables=tuple(sorted(variables)),
+        templates=parts.templates,
+        variables=parts.variables,
         language=language,
         limits=limits,
         version_id=version_id,
         version=version,
-        paths=types.MappingProxyType(paths),
+        paths=parts.paths,
     )
 
 

@@ -15,20 +15,10 @@
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from jinja2 import (
-    StrictUndefined,
-    TemplateSyntaxError,
-    UndefinedError,
-    nodes,
-    pass_context,
-    pass_environment,
-    pass_eval_context,
-)
-from jinja2 import filters as jinja_filters
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes, pass_context
 from jinja2.environment import Template
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
@@ -38,13 +28,13 @@ from markupsafe import Markup, soft_str
 
 from postroom.services.template_filters import FILTERS
 from postroom.services.template_limits import (
-    MAX_FORMAT_NUMBER,
     MAX_INT_BITS,
     TemplateLimitError,
     check_value,
     current,
     weight,
 )
+from postroom.services.template_safe_filters import REPLACED_FILTERS, check_format, guarded_filter
 
 LOOP_GUARD = "postroom_loop_guard"
 VALUE_GUARD = "postroom_value_guard"
@@ -53,7 +43,6 @@ _STR_METHODS_REFUSED = frozenset(
     {"format", "format_map", "center", "ljust", "rjust", "zfill", "expandtabs"}
     | {"join", "replace", "translate", "maketrans", "encode"}
 )
-_FORMAT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
 _OTHER_TEMPLATES = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
 
 
@@ -86,15 +75,6 @@ class _Strict(StrictUndefined):
         super().__init__(hint, obj, name, exc)  # type: ignore[arg-type]
 
 
-def _check_format(spec: str) -> None:
-    for width, precision in _FORMAT_SPEC.findall(spec):
-        for number in (width, precision):
-            if number == "*" or (number and int(number) > MAX_FORMAT_NUMBER):
-                raise TemplateLimitError(
-                    "number", f"A format width or precision above {MAX_FORMAT_NUMBER}."
-                )
-
-
 def _check_int(value: object) -> None:
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise TemplateLimitError("number", f"A number larger than {MAX_INT_BITS} bits.")
@@ -115,7 +95,7 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
         elif isinstance(left, int) and isinstance(right, str | list | tuple):
             current().check_size(weight(right, current()) * max(0, left))
     elif operator == "%" and isinstance(left, str):
-        _check_format(left)
+        check_format(left)
 
 
 def checked_concat(parts: Iterable[str]) -> str:
@@ -170,110 +150,6 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-def _guarded_filter(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Any filter: its arguments and its result must stay within the size limit."""
-
-    @functools.wraps(func)  # keeps jinja_pass_arg: pass_context and friends still work
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        state = current()
-        state.tick()
-        for value in (*args, *kwargs.values()):
-            check_value(value)
-        result = func(*args, **kwargs)
-        if isinstance(result, str):
-            state.check_size(len(result))
-        return result
-
-    return guarded
-
-
-def _cap(name: str, value: Any, limit: int) -> None:
-    size = len(value) if isinstance(value, str) else value
-    if isinstance(size, int) and size > limit:
-        raise TemplateLimitError("number", f"The `{name}` argument may be at most {limit}.")
-
-
-def _center(value: str, width: int = 80) -> str:
-    _cap("width", width, MAX_FORMAT_NUMBER)
-    return jinja_filters.do_center(value, width)
-
-
-def _indent(s: str, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
-    _cap("width", width, 100)
-    return jinja_filters.do_indent(s, width, first, blank)
-
-
-def _format(value: str, *args: Any, **kwargs: Any) -> str:
-    _check_format(str(value))
-    return jinja_filters.do_format(value, *args, **kwargs)
-
-
-@pass_eval_context
-def _replace(eval_ctx: Any, s: str, old: str, new: str, count: int | None = None) -> str:
-    text = soft_str(s)
-    found = text.count(soft_str(old)) if count is None else min(count, len(text) + 1)
-    current().check_size(len(text) + found * len(soft_str(new)))
-    return jinja_filters.do_replace(eval_ctx, s, old, new, count)
-
-
-@pass_eval_context
-def _join(eval_ctx: Any, value: Iterable[Any], d: str = "", attribute: str | None = None) -> str:
-    items = list(value)
-    if attribute is not None:
-        getter = jinja_filters.make_attrgetter(eval_ctx.environment, attribute)
-        items = [getter(item) for item in items]
-    state, total = current(), 0
-    for item in items:
-        state.tick()
-        total += weight(item, state) + len(d)
-        state.check_size(total)
-    return jinja_filters.sync_do_join(eval_ctx, items, d)
-
-
-@pass_environment
-def _wordwrap(
-    environment: Any,
-    s: str,
-    width: int = 79,
-    break_long_words: bool = True,
-    wrapstring: str | None = None,
-    break_on_hyphens: bool = True,
-) -> str:
-    _cap("wrapstring", wrapstring or "", 10)
-    return jinja_filters.do_wordwrap(
-        environment, s, width, break_long_words, wrapstring, break_on_hyphens
-    )
-
-
-def _slice(value: Collection[Any], slices: int, fill_with: Any = None) -> Iterator[list[Any]]:
-    _cap("slices", slices, MAX_FORMAT_NUMBER)
-    return jinja_filters.sync_do_slice(value, slices, fill_with)
-
-
-def _batch(value: Iterable[Any], linecount: int, fill_with: Any = None) -> Iterator[list[Any]]:
-    _cap("linecount", linecount, 10_000)
-    return jinja_filters.do_batch(value, linecount, fill_with)
-
-
-@pass_eval_context
-def _tojson(eval_ctx: Any, value: Any, indent: int | None = None) -> Markup:
-    _cap("indent", indent or 0, 8)
-    return jinja_filters.do_tojson(eval_ctx, value, indent)
-
-
-_REPLACED_FILTERS: dict[str, Callable[..., Any]] = {
-    "center": _center,
-    "indent": _indent,
-    "format": _format,
-    "replace": _replace,
-    "join": _join,
-    "wordwrap": _wordwrap,
-    "slice": _slice,
-    "batch": _batch,
-    "tojson": _tojson,
-}
-
-
 class _Guards(NodeTransformer):
     """Wrap every loop's iterable and every list, tuple and dict literal in a guard filter."""
 
@@ -307,9 +183,9 @@ class TemplateEnvironment(ImmutableSandboxedEnvironment):
         )
         # No lipsum, cycler or joiner: nothing a message needs, and more objects to probe.
         self.globals = {"range": safe_range, "dict": dict, "namespace": Namespace}
-        self.filters.update(_REPLACED_FILTERS)
+        self.filters.update(REPLACED_FILTERS)
         self.filters.update(FILTERS)
-        self.filters = {name: _guarded_filter(func) for name, func in self.filters.items()}
+        self.filters = {name: guarded_filter(name, func) for name, func in self.filters.items()}
         self.filters[LOOP_GUARD] = _loop_guard
         self.filters[VALUE_GUARD] = _value_guard
 
@@ -360,10 +236,15 @@ def environment() -> TemplateEnvironment:
     return TemplateEnvironment()
 
 
-def compile_part(source: str, part: str) -> Template:
-    """A template from a string; its errors name `<part>` as the file (see template_render)."""
+def parse_part(source: str, part: str) -> nodes.Template:
+    """The syntax tree, guards inserted; errors name `<part>` as the file (see template_render)."""
+    return environment().parse(source, name=part, filename=f"<{part}>")
+
+
+def compile_tree(tree: nodes.Template, part: str) -> Template:
+    """A template from a tree parse_part made (never from a file)."""
     env = environment()
-    code = env.compile(source, name=part, filename=f"<{part}>")
+    code = env.compile(tree, name=part, filename=f"<{part}>")
     template = env.template_class.from_code(env, code, env.make_globals(None))
     # `~` is compiled to calls of these module-level helpers of the generated code.
     namespace = template.root_render_func.__globals__

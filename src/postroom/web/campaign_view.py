@@ -186,3 +186,27 @@ def problem_rows(
         ProblemRow(number, email, status, [problem_text(p, email, translate) for p in problems])
         for number, email, status, problems in rows
     ]
+
+
+WIZARD_PROBLEMS = {
+    "unknown_template": N_("Choose a template."),
+    "questions_required": N_("A survey needs at least one question."),
+    "template_error": N_("The template has an error; correct it in the template editor:"),
+}
+
+
+def wizard_errors(problems: list[FieldProblem], translate: Translator) -> dict[str, list[str]]:
+    """The service's refusals on the first step's fields, in the visitor's language."""
+    fields = {"template_version_id": "template_id", "questions": "questions"}
+    errors: dict[str, list[str]] = {}
+    for item in problems:
+        field = fields.get(item.field, "template_id" if item.code == "template_error" else "name")
+        template = WIZARD_PROBLEMS.get(item.code)
+        if template is None:
+            message = item.message
+        elif item.code == "template_error":
+            message = f"{translate(template)} {item.message}"
+        else:
+            message = translate(template)
+        errors.setdefault(field, []).append(message)
+    return errors

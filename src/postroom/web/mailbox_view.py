@@ -121,6 +121,7 @@ def folder_tree(rows: list[FolderCounts]) -> list[AccountFolders]:
 class MailRow:
     id: int
     sender: str
+    recipients: str  # shown instead of the sender in Sent and Drafts
     sender_address: str
     subject: str
     date: datetime
@@ -149,6 +150,9 @@ def mail_rows(
         MailRow(
             id=m.id,
             sender=m.from_name or m.from_address,
+            recipients=", ".join(
+                a.get("name") or a.get("address", "") for a in [*m.to_addresses, *m.cc_addresses]
+            ),
             sender_address=m.from_address,
             subject=m.subject,
             date=m.sort_date,
@@ -161,6 +165,9 @@ def mail_rows(
         )
         for m in messages
     ]
+
+
+OUTGOING_ROLES = frozenset({FolderRole.SENT.value, FolderRole.DRAFTS.value})
 
 
 def account_emails(tree: list[AccountFolders]) -> dict[int, str]:

@@ -7,15 +7,17 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
+import pydantic
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
 from postroom.enums import CampaignKind, CampaignStatus
 from postroom.errors import ConflictError, SendingRefusedError, ValidationError
-from postroom.services import campaign_control, campaign_drafts, campaigns, routing
+from postroom.services import accounts, campaign_control, campaign_drafts, campaigns, relay, routing
 from postroom.services.campaign_schemas import CampaignCreate
 from postroom.services.campaign_store import validation_report
+from postroom.services.companies import get_company
 from postroom.services.runtime import Runtime
 from postroom.web.auth import (
     CheckedForm,
@@ -34,9 +36,12 @@ from postroom.web.campaign_view import (
     local_input_value,
     parse_local,
     parse_questions,
+    problem_rows,
     question_messages,
+    wizard_errors,
 )
-from postroom.web.compose_view import project_choices
+from postroom.web.compose_view import project_choices, refusal_notice
+from postroom.web.fields import schema_errors
 from postroom.web.i18n import N_, Translator
 from postroom.web.rendering import redirect, render
 
@@ -130,27 +135,41 @@ def create_draft(
                 session, actor=actor, request=request_body, runtime=runtime
             )
             campaign_id = created.campaign.id
+    except pydantic.ValidationError as exc:
+        errors = schema_errors(exc, translate)
+        return _template_page(request, runtime, visitor, values, errors, 422)
     except ValidationError as exc:
-        errors = {p.field if p.field in values else "name": [p.message] for p in exc.problems}
-        return _template_page(
-            request, runtime, visitor, values, errors or {"name": [exc.message]}, 422
-        )
+        errors = wizard_errors(exc.problems, translate)
+        return _template_page(request, runtime, visitor, values, errors, 422)
     except SendingRefusedError as exc:
-        return _template_page(request, runtime, visitor, values, {}, 403, notice=exc.message)
+        notice = _refusal_text(runtime, visitor, exc)
+        return _template_page(request, runtime, visitor, values, {}, 403, notice=notice)
     return redirect(f"/campaigns/{campaign_id}/recipients")
+
+
+def _refusal_text(runtime: Runtime, visitor: Visitor, exc: SendingRefusedError) -> str:
+    """A sending rule's refusal in the visitor's language, with the relay's limit in it."""
+    with tenant_work(runtime, visitor) as (session, actor):
+        limit = relay.document_limit(get_company(session, actor.company_id), runtime.settings)
+    return refusal_notice(exc, Translator(visitor.language), limit).text
 
 
 def _draft_context(
     runtime: Runtime, visitor: Visitor, campaign_id: int, step: str
 ) -> dict[str, Any]:
+    translate = Translator(visitor.language)
     with tenant_work(runtime, visitor) as (session, actor):
         campaign = campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
         template, version = campaigns.template_of(session, campaign)
         report = validation_report(session, campaign.id)
+    problems = problem_rows(
+        [(r.row_number, r.email, r.status.value, r.problems) for r in report.problems], translate
+    )
     return {
         **_base(step, campaign_id),
         "campaign": campaign,
         "report": report,
+        "problems": problems,
         "template_name": template.name,
         "template_version": version.version,
         "variables": version.variables,
@@ -319,7 +338,8 @@ def save_sender(
         errors = {"sender": [p.message for p in exc.problems] or [exc.message]}
         return _sender_page(request, runtime, visitor, campaign_id, errors, 422)
     except SendingRefusedError as exc:
-        return _sender_page(request, runtime, visitor, campaign_id, None, 403, exc.message)
+        notice = _refusal_text(runtime, visitor, exc)
+        return _sender_page(request, runtime, visitor, campaign_id, None, 403, notice)
     except ConflictError:
         return redirect(f"/campaigns/{campaign_id}")
     return redirect(f"/campaigns/{campaign_id}/schedule")
@@ -364,8 +384,6 @@ def _confirm_context(runtime: Runtime, visitor: Visitor, campaign_id: int) -> di
     sender = None
     if campaign.account_id is not None:
         with tenant_work(runtime, visitor) as (session, actor):
-            from postroom.services import accounts
-
             sender = accounts.get_account(
                 session, actor=actor, account_id=campaign.account_id
             ).email_address

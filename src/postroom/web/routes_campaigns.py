@@ -20,9 +20,10 @@ from postroom.web.campaign_view import (
     CAMPAIGN_STATUSES,
     ROW_STATUSES,
     TONES,
+    problem_text,
     progress_view,
 )
-from postroom.web.i18n import N_
+from postroom.web.i18n import N_, Translator
 from postroom.web.rendering import redirect, render
 
 router = APIRouter()
@@ -72,9 +73,17 @@ def _campaign_context(
         lines, total = list_recipients(
             session, campaign.id, limit=ROWS_PAGE_SIZE, offset=(page - 1) * ROWS_PAGE_SIZE
         )
+    translate = Translator(visitor.language)
+    texts = {
+        line.recipient.id: [
+            problem_text(p, line.recipient.email, translate) for p in line.recipient.problems or []
+        ]
+        for line in lines
+    }
     return {
         **_LABELS,
         "campaign": campaign,
+        "problem_texts": texts,
         "template_name": template.name,
         "template_version": version.version,
         "progress": progress,

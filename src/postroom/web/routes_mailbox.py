@@ -21,6 +21,7 @@ from postroom.services.mail_reading import MailListing, MailSort
 from postroom.web.auth import RuntimeDep, VisitorDep, tenant_work, transactions
 from postroom.web.i18n import N_
 from postroom.web.mailbox_view import (
+    OUTGOING_ROLES,
     PAGE_SIZE,
     SORTS,
     AccountFolders,
@@ -114,6 +115,7 @@ def mailbox_page(request: Request, visitor: VisitorDep, runtime: RuntimeDep) -> 
         "tree": tree,
         "query": query,
         "sorts": SORTS,
+        "outgoing_roles": OUTGOING_ROLES,
         "current": _current(tree, query.folder),
         "rows": rows,
         "total": total,

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from postroom.db.engine import refresh_statistics
 from postroom.services.files import sweep_orphaned_files
 from postroom.services.runtime import Runtime
 from postroom.services.websessions import purge_expired_sessions
@@ -37,6 +38,7 @@ def _purge_sessions(runtime: Runtime) -> int:
 DEFAULT_JOBS = (
     PeriodicJob("purge expired web sessions", 3600, _purge_sessions),
     PeriodicJob("sweep orphaned uploaded files", 3600, sweep_orphaned_files),
+    PeriodicJob("refresh database statistics", 3600, lambda rt: refresh_statistics(rt.engine)),
     # C4: copies of sent mail and drafts on the accounts' IMAP servers (docs/outbox.md).
     PeriodicJob("append sent copies", 30, append_sent_copies),
     PeriodicJob("store drafts on IMAP", 15, save_drafts),

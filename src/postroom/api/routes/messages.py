@@ -13,12 +13,17 @@ from starlette.exceptions import HTTPException
 
 from postroom.api.deps import Caller, CallerDep, Limit, Offset
 from postroom.api.schemas import Page
-from postroom.api.schemas_messages import MessageAccepted, MessagePublic, MessageSummary
+from postroom.api.schemas_messages import (
+    MessageAccepted,
+    MessageBatchAccepted,
+    MessagePublic,
+    MessageSummary,
+)
 from postroom.config import Settings
 from postroom.enums import DocumentKind, MessageStatus
 from postroom.errors import ValidationError
-from postroom.services import messages
-from postroom.services.message_schemas import MessageCreate
+from postroom.services import message_batch, messages
+from postroom.services.message_schemas import MessageBatchCreate, MessageCreate
 
 router = APIRouter(tags=["messages"])
 
@@ -154,6 +159,75 @@ async def submit_message(
     else:
         raise HTTPException(415, "Send application/json or multipart/form-data.")
     return await run_in_threadpool(_submit, caller, body, uploads, idempotency_key)
+
+
+def _batch_loc(loc: tuple[int | str, ...]) -> tuple[str, ...]:
+    """("items", 3, "to", 2) → ("items[3]", "to[2]"): the error names `items[3].to[2]`."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int) and parts:
+            parts[-1] += f"[{part}]"
+        else:
+            parts.append(str(part))
+    return tuple(parts)
+
+
+def _parse_batch(raw: bytes) -> MessageBatchCreate:
+    try:
+        return MessageBatchCreate.model_validate_json(raw)
+    except pydantic.ValidationError as exc:
+        errors = [
+            {**error, "loc": ("body", *_batch_loc(error["loc"]))}
+            for error in exc.errors(include_input=False, include_url=False)
+        ]
+        raise RequestValidationError(errors) from exc
+
+
+def _submit_batch(caller: Caller, body: MessageBatchCreate) -> MessageBatchAccepted:
+    with caller.begin() as tx:
+        rows = message_batch.submit_messages(
+            tx.session, actor=tx.actor, requests=body.items, runtime=caller.runtime
+        )
+        return MessageBatchAccepted(items=[MessageAccepted.model_validate(row) for row in rows])
+
+
+def _batch_body_doc() -> dict[str, Any]:
+    schema = MessageBatchCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    # Each item is the body of POST /messages, inline: MessageCreate is not a component.
+    schema["properties"]["items"]["items"] = _request_body_doc()["requestBody"]["content"][
+        "application/json"
+    ]["schema"]
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+@router.post(
+    "/messages/batch",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MessageBatchAccepted,
+    openapi_extra=_batch_body_doc(),
+    responses={
+        403: {"description": "A sending rule refuses an item; the detail names it: items[3]."},
+        422: {"description": "`errors[].field` names each field at fault: items[3].to[2], …"},
+    },
+)
+async def submit_message_batch(request: Request, caller: CallerDep) -> MessageBatchAccepted:
+    """Queue up to 500 messages at once, each with the fields of POST /messages (JSON; files
+    by reference), in one transaction: all are committed before the answer, or none is. The
+    problems of every item come back together, named `items[i].field`. Each item may carry
+    its own `idempotency_key`; one used before gives back its message."""
+    _check_length(request, caller.runtime.settings)
+    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise HTTPException(415, "Send application/json.")
+    if "idempotency-key" in request.headers:
+        raise ValidationError.for_field(
+            "Idempotency-Key",
+            "A batch takes no Idempotency-Key header: give each item its own idempotency_key.",
+            "per_item_keys",
+        )
+    body = _parse_batch(await request.body())
+    return await run_in_threadpool(_submit_batch, caller, body)
 
 
 @router.get("/messages", response_model=Page[MessageSummary])

@@ -429,6 +429,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_mail_messages_folder_id"), ["folder_id"], unique=False)
         batch_op.create_index("ix_mail_messages_listing", ["folder_id", "sort_date"], unique=False)
+        batch_op.create_index("ix_mail_messages_unread", ["folder_id", "seen"], unique=False)
         batch_op.create_index(
             "ix_mail_messages_msgid", ["account_id", "message_id_header"], unique=False
         )
