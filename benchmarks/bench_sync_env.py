@@ -124,8 +124,42 @@ def bench_mailenv() -> BenchMailEnv:
             if time.monotonic() > deadline:
                 raise RuntimeError("mailenv did not start listening")
             time.sleep(0.1)
+    _raise_limits(env)
     _fill_once(env, state)
     return env
+
+
+# Dovecot's default of 100 processes per service: each IMAPS client holds one imap-login
+# (the TLS proxy) and one imap process, so 200 idling accounts need more. And every mailbox
+# here belongs to one Unix user, whose 128 inotify instances (the kernel's default
+# max_user_instances) run out after 128 IDLE sessions; Dovecot then looks for new mail every
+# mailbox_idle_check_interval (30 s by default) instead: 1 s here. The test fixture's
+# configuration is left as it is; only this instance gets these settings.
+_LIMITS = """
+# postroom benchmarks v2: room for 200+ idling clients
+service imap-login {
+  process_limit = 1000
+}
+service imap {
+  process_limit = 1000
+}
+mailbox_idle_check_interval = 1 secs
+"""
+
+
+def _raise_limits(env: BenchMailEnv) -> None:
+    config = env.directory / "dovecot" / "dovecot.conf"
+    if "postroom benchmarks v2" in config.read_text():
+        return
+    with config.open("a") as out:
+        out.write(_LIMITS)
+    subprocess.run(
+        ["doveadm", "-c", str(config), "reload"],
+        env=dict(os.environ, PATH=_PATH),
+        check=True,
+        capture_output=True,
+    )
+    time.sleep(1)
 
 
 def _fill_once(env: BenchMailEnv, state: dict[str, object]) -> None:

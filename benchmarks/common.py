@@ -39,10 +39,11 @@ SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 SENDER = "bench@example.test"
 RECIPIENT = "sink@example.test"
-# SMTP connections of the worker in the delivery cases: each holds back its next message's
-# final "." until the previous result is committed, so more connections keep the sink busy
-# while commits are under way (smtp-source, the baseline, keeps its 10 sessions).
-WORKER_CONNECTIONS = 20
+# SMTP connections of the worker in the delivery cases, as many as smtp-source's sessions.
+# Each holds back its next message's final "." until the previous result is committed: more
+# connections keep the sink busier while commits are under way, but each can leave one
+# accepted message unrecorded at a crash (benchmarks/README.md has both figures).
+WORKER_CONNECTIONS = 10
 PG_URL = os.environ.get(
     "POSTROOM_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/outbox_bench"
 )

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # of each SMTP stage.
     delivery_connections: int = Field(default=4, ge=1, le=50)
     delivery_batch_size: int = Field(default=200, ge=1, le=5000)
+    # Accepted messages a connection may have sent but not yet recorded before it holds back
+    # the next final "." (docs/outbox.md): each is a possible duplicate if the worker dies.
+    delivery_unrecorded_per_connection: int = Field(default=1, ge=1, le=20)
     delivery_lease_seconds: float = Field(default=300.0, ge=5)
     delivery_retry_base_seconds: float = Field(default=60.0, gt=0)
     delivery_retry_max_seconds: float = Field(default=3600.0, gt=0)

@@ -299,3 +299,64 @@ def test_progress_counts_and_the_event_stream_end_when_nothing_is_left(
     assert text.startswith("event: progress\n")
     assert '"cancelled":2' in text
     assert text.endswith("event: end\ndata: {}\n\n")
+
+
+def test_another_companys_template_account_or_client_is_unknown(
+    client: TestClient, runtime: Runtime, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    theirs_account = sending_company(client, other_tenant, runtime)
+    theirs = make_template(client, other_tenant.admin)
+    version = get(client, other_tenant.admin, f"/templates/{theirs['id']}")["current_version_id"]
+    client_id = client.post(
+        "/api/v1/clients", headers=other_tenant.admin.headers, json={"name": "Beta Klient"}
+    ).json()["id"]
+    sending_company(client, tenant, runtime)
+    ours = make_template(client, tenant.admin)
+    for body, field in (
+        ({"template_id": theirs["id"]}, "template_id"),
+        ({"template_version_id": version}, "template_version_id"),
+        ({"template_id": ours["id"], "account_id": theirs_account}, "account_id"),
+        ({"template_id": ours["id"], "client_ids": [client_id]}, "client_ids[0]"),
+    ):
+        response = client.post(
+            "/api/v1/campaigns", headers=tenant.admin.headers, json={"name": "X", **body}
+        )
+        assert response.status_code == 422, (body, response.text)
+        assert response.json()["errors"][0]["field"] == field
+        assert "Beta" not in response.text
+
+
+def test_rows_cannot_be_added_once_started(
+    client: TestClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    sending_company(client, tenant, runtime)
+    template = make_template(client, tenant.admin)
+    created = create_campaign(
+        client, tenant.admin, name="X", template_id=template["id"], recipients=rows(1), start=True
+    )
+    response = client.post(
+        f"/api/v1/campaigns/{created['id']}/recipients",
+        headers=tenant.admin.headers,
+        json={"recipients": rows(1, start=2)},
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "campaign_started"
+    patched = client.patch(
+        f"/api/v1/campaigns/{created['id']}", headers=tenant.admin.headers, json={"name": "Y"}
+    )
+    assert patched.status_code == 409
+
+
+def test_a_campaign_is_seen_by_its_creator_and_the_administrators_only(
+    client: TestClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    sending_company(client, tenant, runtime)
+    template = make_template(client, tenant.admin, kind="other")
+    anna, piotr = tenant.add_user(), tenant.add_user()
+    created = create_campaign(client, anna, name="Anny", template_id=template["id"])
+    assert (
+        client.get(f"/api/v1/campaigns/{created['id']}", headers=piotr.headers).status_code == 404
+    )
+    assert get(client, piotr, "/campaigns")["total"] == 0
+    assert get(client, tenant.admin, f"/campaigns/{created['id']}")["name"] == "Anny"
+    assert get(client, anna, "/campaigns")["total"] == 1

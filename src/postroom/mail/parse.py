@@ -310,21 +310,26 @@ def _attachment(index: int, part: Message) -> dict[str, Any]:
     }
 
 
+def _sort_part(
+    index: int, part: Message, parsed: ParsedMessage, texts: list[str], htmls: list[str]
+) -> None:
+    content_type = part.get_content_type()
+    if content_type.startswith("multipart/"):  # no boundary found: its body is the text
+        texts.append(_part_text(part))
+    elif _is_attachment(part) or not content_type.startswith("text/"):
+        parsed.attachments.append(_attachment(index, part))
+    elif content_type == "text/html":
+        htmls.append(_part_text(part))
+    elif content_type == "text/plain":
+        texts.append(_part_text(part))
+
+
 def _walk_parts(message: Message, parsed: ParsedMessage) -> None:
     texts: list[str] = []
     htmls: list[str] = []
     for index, part in enumerate(message.walk()):
-        if part.is_multipart():
-            continue
-        content_type = part.get_content_type()
-        if content_type.startswith("multipart/"):  # no boundary found: its body is the text
-            texts.append(_part_text(part))
-        elif _is_attachment(part) or not content_type.startswith("text/"):
-            parsed.attachments.append(_attachment(index, part))
-        elif content_type == "text/html":
-            htmls.append(_part_text(part))
-        elif content_type == "text/plain":
-            texts.append(_part_text(part))
+        if not part.is_multipart():
+            _sort_part(index, part, parsed, texts, htmls)
     if htmls:
         parsed.html = htmls[0]
     if texts:
@@ -346,6 +351,15 @@ def parse_message(raw: bytes, *, with_body: bool = True) -> ParsedMessage:
     _read_header_fields(read_headers(raw), parsed)
     if not with_body:
         return parsed
+    return _read_body(raw, parsed)
+
+
+def parse_body(raw: bytes) -> ParsedMessage:
+    """Text, HTML, attachments and defects only, for a message whose headers are stored."""
+    return _read_body(raw, ParsedMessage())
+
+
+def _read_body(raw: bytes, parsed: ParsedMessage) -> ParsedMessage:
     try:
         message = email.message_from_bytes(raw, policy=policy.compat32)
         parsed.defects.extend(type(defect).__name__ for defect in message.defects)

@@ -19,8 +19,8 @@ from postroom.services import campaign_enqueue, relay, routing, template_render
 from postroom.services.campaign_checks import BULK_KINDS, problem, unsubscribed
 from postroom.services.campaign_message import PreparedMessage, prepare
 from postroom.services.campaign_store import RECIPIENTS
+from postroom.services.campaign_templates import SendAs
 from postroom.services.campaign_throttle import allowance
-from postroom.services.campaigns import SendAs
 from postroom.services.companies import get_company
 from postroom.services.runtime import Runtime
 

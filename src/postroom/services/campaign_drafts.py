@@ -14,7 +14,7 @@ from postroom.db.models_campaigns import Campaign, CampaignRecipient, MessageTem
 from postroom.errors import NotFoundError, ValidationError
 from postroom.services import accounts, projects
 from postroom.services.campaign_store import require_draft
-from postroom.services.campaigns import check_sender, template_of
+from postroom.services.campaign_templates import check_sender, template_of
 from postroom.services.runtime import Runtime
 
 _UNSET = object()

@@ -32,8 +32,8 @@ from postroom.services.campaign_batch import (
     run_batch,
     save_outcomes,
 )
+from postroom.services.campaign_templates import compile_for, send_as, template_of
 from postroom.services.campaign_throttle import ON_ITS_WAY
-from postroom.services.campaigns import compile_for, send_as, template_of
 from postroom.services.outbox_tables import MESSAGES
 from postroom.services.runtime import Runtime
 

@@ -13,7 +13,7 @@ from postroom.enums import CampaignKind
 from postroom.mail import mime_headers
 from postroom.services import list_unsubscribe, template_render
 from postroom.services.campaign_checks import BULK_KINDS
-from postroom.services.campaigns import SendAs
+from postroom.services.campaign_templates import SendAs
 from postroom.services.message_schemas import AttachmentRef, MessageCreate, RecipientIn
 
 UNSUBSCRIBE_PATH = "/u/"

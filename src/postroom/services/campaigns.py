@@ -8,49 +8,41 @@ the company's administrators."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO
 
 from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from postroom.config import Settings
 from postroom.db.models import User
 from postroom.db.models_campaigns import (
     Campaign,
     MessageTemplate,
     SurveyQuestion,
-    TemplateVersion,
 )
-from postroom.enums import CampaignKind, CampaignStatus, DocumentKind
+from postroom.enums import CampaignKind, CampaignStatus
 from postroom.errors import (
     ConflictError,
     NotFoundError,
-    RefusalReason,
-    SendingRefusedError,
     ValidationError,
 )
-from postroom.services import accounts, projects, routing, template_render, templates
+from postroom.services import accounts, projects
 from postroom.services.campaign_control import start_campaign
 from postroom.services.campaign_rows import (
     RowInput,
     check_clients,
     rows_from_api,
     rows_from_clients,
-    rows_from_upload,
 )
-from postroom.services.campaign_schemas import CampaignCreate, QuestionIn, RecipientRow
+from postroom.services.campaign_schemas import CampaignCreate, QuestionIn
 from postroom.services.campaign_store import (
     ValidationReport,
-    last_row_number,
     store_rows,
     validation_report,
 )
+from postroom.services.campaign_templates import check_sender, compile_for, resolve_version
 from postroom.services.runtime import Runtime
-from postroom.services.template_render import CompiledTemplate
 
 
 @dataclass(frozen=True)
@@ -58,28 +50,6 @@ class CampaignCreated:
     campaign: Campaign
     report: ValidationReport
     replayed: bool  # the idempotency key named a campaign made earlier: nothing new was made
-
-
-@dataclass(frozen=True)
-class SendAs:
-    """What the campaign's messages are, for the sending rules (B5): kind and template origin."""
-
-    document_kind: DocumentKind
-    from_own_template: bool
-
-
-def send_as(template: MessageTemplate) -> SendAs:
-    """A document made from the company's own template counts as such for the relay (B5); a
-    plain newsletter (kind "other") is not a document at all (templates.template_category)."""
-    return SendAs(template.document_kind, templates.from_own_template(template))
-
-
-def compile_for(version: TemplateVersion, actor: User, settings: Settings) -> CompiledTemplate:
-    """The version parsed once, with the render limits of the settings; amounts and dates in
-    the campaign creator's language."""
-    return template_render.compile_version(
-        version, language=actor.language, limits=template_render.limits_from(settings)
-    )
 
 
 def _visible(actor: User) -> ColumnElement[bool]:
@@ -116,48 +86,6 @@ def list_campaigns(
     return list(rows), total
 
 
-def template_of(session: Session, campaign: Campaign) -> tuple[MessageTemplate, TemplateVersion]:
-    version = session.get(TemplateVersion, campaign.template_version_id)
-    assert version is not None  # RESTRICT: a version in use is never deleted
-    template = session.get(MessageTemplate, version.template_id)
-    assert template is not None
-    return template, version
-
-
-def _version(session: Session, request: CampaignCreate) -> TemplateVersion:
-    if request.template_version_id is not None:
-        version = session.get(TemplateVersion, request.template_version_id)
-        if version is None:
-            raise ValidationError.for_field(
-                "template_version_id",
-                f"Template version {request.template_version_id} does not exist.",
-                "unknown_template",
-            )
-        return version
-    if request.template_id is None:
-        raise ValidationError.for_field(
-            "template_id", "Give the template (template_id or template_version_id).", "required"
-        )
-    template = session.get(MessageTemplate, request.template_id)
-    if template is None or template.archived:
-        raise ValidationError.for_field(
-            "template_id",
-            f"Template {request.template_id} does not exist or is archived.",
-            "unknown_template",
-        )
-    current = session.scalar(
-        select(TemplateVersion).where(
-            TemplateVersion.template_id == template.id,
-            TemplateVersion.version == template.current_version,
-        )
-    )
-    if current is None:
-        raise ValidationError.for_field(
-            "template_id", f"Template {template.id} has no saved content.", "unknown_template"
-        )
-    return current
-
-
 def _check_links(session: Session, actor: User, request: CampaignCreate) -> None:
     if request.template_id is not None and request.template_version_id is not None:
         raise ValidationError.for_field(
@@ -184,35 +112,6 @@ def _check_links(session: Session, actor: User, request: CampaignCreate) -> None
         raise ValidationError.for_field(
             "questions", 'Questions belong to a campaign of kind "survey".', "not_a_survey"
         )
-
-
-def check_sender(
-    session: Session,
-    *,
-    actor: User,
-    template: MessageTemplate,
-    account_id: int | None,
-    project_id: int | None,
-    runtime: Runtime,
-) -> routing.SenderChoice | None:
-    """Refuse now what the sending rules would refuse for every row (e-mail off, an account
-    not theirs, the relay without verification). The relay's document limit is not one of
-    them: it is applied per message as the feeder queues them (B5)."""
-    what = send_as(template)
-    try:
-        return routing.choose_sender(
-            session,
-            actor=actor,
-            project_id=project_id,
-            account_id=account_id,
-            document_kind=what.document_kind,
-            from_own_template=what.from_own_template,
-            settings=runtime.settings,
-        )
-    except SendingRefusedError as exc:
-        if exc.reason is RefusalReason.RELAY_LIMIT_REACHED:
-            return None
-        raise
 
 
 def _replay(existing: Campaign, actor: User, request: CampaignCreate) -> Campaign:
@@ -296,7 +195,7 @@ def create_campaign(
         found = _replay(existing, actor, request)
         return CampaignCreated(found, validation_report(session, found.id), True)
     _check_links(session, actor, request)
-    version = _version(session, request)
+    version = resolve_version(session, request)
     template = session.get(MessageTemplate, version.template_id)
     assert template is not None
     check_sender(
@@ -340,69 +239,3 @@ def create_campaign(
             session, actor=actor, campaign=campaign, send_valid_only=request.send_valid_only
         )
     return CampaignCreated(campaign, validation_report(session, campaign.id), False)
-
-
-def add_rows(
-    session: Session,
-    *,
-    actor: User,
-    campaign_id: int,
-    rows: Iterable[RowInput],
-    runtime: Runtime,
-) -> tuple[Campaign, ValidationReport]:
-    """More rows for a draft campaign, checked like the first ones."""
-    campaign = get_campaign(session, actor=actor, campaign_id=campaign_id)
-    _, version = template_of(session, campaign)
-    store_rows(
-        session,
-        actor=actor,
-        campaign=campaign,
-        compiled=compile_for(version, actor, runtime.settings),
-        rows=rows,
-        settings=runtime.settings,
-    )
-    return campaign, validation_report(session, campaign.id)
-
-
-def add_api_rows(
-    session: Session,
-    *,
-    actor: User,
-    campaign_id: int,
-    rows: list[RecipientRow],
-    runtime: Runtime,
-) -> tuple[Campaign, ValidationReport]:
-    """Rows from the API, numbered after those already there."""
-    campaign = get_campaign(session, actor=actor, campaign_id=campaign_id)
-    first = last_row_number(session, campaign.id) + 1
-    return add_rows(
-        session,
-        actor=actor,
-        campaign_id=campaign_id,
-        rows=rows_from_api(rows, first),
-        runtime=runtime,
-    )
-
-
-def offset_rows(rows: Iterable[RowInput], offset: int) -> Iterator[RowInput]:
-    """A file's rows after those already in the campaign (its own numbers when it is first)."""
-    for row in rows:
-        yield dataclasses.replace(row, row_number=row.row_number + offset)
-
-
-def add_file_rows(
-    session: Session,
-    *,
-    actor: User,
-    campaign_id: int,
-    filename: str,
-    content_type: str | None,
-    stream: IO[bytes],
-    runtime: Runtime,
-) -> tuple[Campaign, ValidationReport]:
-    """Rows of a CSV or XLSX file; the first file of a campaign keeps the spreadsheet's row
-    numbers, a later one is numbered after the rows already there."""
-    campaign = get_campaign(session, actor=actor, campaign_id=campaign_id)
-    offset = last_row_number(session, campaign.id)
-    rows = offset_rows(rows_from_upload(filename, content_type, stream), offset)
-    return add_rows(session, actor=actor, campaign_id=campaign_id, rows=rows, runtime=runtime)

@@ -14,13 +14,12 @@ from functools import partial
 
 from sqlalchemy import Connection
 
-from postroom.autoconfig.presets import Preset
-from postroom.config import Settings
 from postroom.db.base import utcnow
 from postroom.errors import NotFoundError
 from postroom.mail.sessions import open_smtp
 from postroom.mail.smtp_client import Envelope, SmtpSender
 from postroom.services import delivery_outcome as outcomes
+from postroom.services.delivery_options import DeliveryOptions
 from postroom.services.delivery_outcome import Outcome
 from postroom.services.delivery_recorder import Recorder
 from postroom.services.delivery_routes import (
@@ -32,7 +31,6 @@ from postroom.services.delivery_routes import (
 )
 from postroom.services.outbox import (
     ClaimedMessage,
-    RetryPolicy,
     claim_rows,
     load_claimed,
     release,
@@ -46,40 +44,12 @@ from postroom.services.outbox_results import (
 )
 from postroom.services.runtime import Runtime
 
+__all__ = ["DeliveryEngine", "DeliveryOptions"]  # the options live in delivery_options
+
 log = logging.getLogger("postroom.delivery")
 STOP_GRACE_SECONDS = 30.0
 # Claimed messages held at once (sent but not yet recorded ones included), in batches.
 MAX_BATCHES_IN_HAND = 4
-
-
-@dataclass(frozen=True)
-class DeliveryOptions:
-    connections_per_route: int = 4
-    batch_size: int = 200
-    lease_seconds: float = 300.0
-    smtp_timeout: float = 300.0
-    connect_timeout: float = 60.0
-    poll_seconds: float = 1.0
-    # A connection waits this long for more mail to its server before it says QUIT.
-    idle_seconds: float = 2.0
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
-    presets: tuple[Preset, ...] | None = None  # None: the bundled presets
-    auth_failure_limit: int = 10
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DeliveryOptions:
-        return cls(
-            connections_per_route=settings.delivery_connections,
-            batch_size=settings.delivery_batch_size,
-            lease_seconds=settings.delivery_lease_seconds,
-            smtp_timeout=settings.delivery_smtp_timeout_seconds,
-            connect_timeout=min(60.0, settings.delivery_smtp_timeout_seconds),
-            poll_seconds=min(1.0, settings.worker_poll_seconds),
-            policy=RetryPolicy(
-                settings.delivery_retry_base_seconds, settings.delivery_retry_max_seconds
-            ),
-            auth_failure_limit=settings.account_auth_failure_limit,
-        )
 
 
 @dataclass(eq=False)
@@ -275,16 +245,20 @@ class DeliveryEngine:
                 self._emit(self._error(message, exc, connecting=True))
 
     async def _send_all(self, route: _Route, sender: SmtpSender, info: RouteInfo) -> None:
-        # The previous accepted message's "written" signal: the next message's final "."
-        # waits for it, so an accepted message is never left unrecorded while more are sent.
-        accepted: asyncio.Future[None] | None = None
+        # "Written" signals of this connection's accepted messages not yet recorded: with as
+        # many as allowed, the next message's final "." waits for the oldest of them.
+        unrecorded: deque[asyncio.Future[None]] = deque()
+        allowed = self.options.unrecorded_per_connection
         while (message := await self._next(route)) is not None:
             recipients = tuple(r.address for r in message.open_recipients)
             envelope = Envelope(
                 message.envelope_from, recipients, message.mime, envelope_id=message.message_id
             )
+            while unrecorded and unrecorded[0].done():
+                unrecorded.popleft()
+            hold = unrecorded[-allowed] if len(unrecorded) >= allowed else None
             try:
-                result = await sender.send(envelope, before_end=accepted)
+                result = await sender.send(envelope, before_end=hold)
             except Exception as exc:
                 self._emit(self._error(message, exc, connecting=False))
                 return
@@ -296,7 +270,8 @@ class DeliveryEngine:
                 sent_copy_needed=info.sent_copy_needed,
             )
             written = self._emit(outcome)
-            accepted = written if result.accepted else None
+            if result.accepted:
+                unrecorded.append(written)
             if not sender.usable:
                 return
 

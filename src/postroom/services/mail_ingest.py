@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from postroom.db.models import Account
 from postroom.db.models_mailbox import MailFolder, MailMessage, MailText
-from postroom.mail.parse import ParsedMessage, parse_message
+from postroom.mail.parse import ParsedMessage, parse_body, parse_message
 from postroom.services.search_text import searchable_words
 from postroom.storage.files import StoredBlobMissingError
 from postroom.storage.mailstore import MailStore
@@ -186,7 +186,7 @@ def _search_row(message: MailMessage, parsed: ParsedMessage) -> dict[str, Any]:
 
 def _parse_stored(store: MailStore, message: MailMessage) -> ParsedMessage:
     try:
-        return parse_message(store.read(message.blob_key))
+        return parse_body(store.read(message.blob_key))
     except StoredBlobMissingError:
         return ParsedMessage(defects=["raw message missing from the store"])
 

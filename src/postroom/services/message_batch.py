@@ -54,6 +54,7 @@ def submit_messages(
     actor: User,
     requests: Sequence[MessageCreate],
     runtime: Runtime,
+    extra_headers: Sequence[Sequence[tuple[str, str]]] = (),
 ) -> list[OutboxMessage]:
     """Queue every request in `session`'s transaction, in order; one row per request (an
     idempotency key used before gives back the message made with it).
@@ -61,6 +62,7 @@ def submit_messages(
     All or nothing: every item is checked, and the problems of all of them come back together
     in one ValidationError naming `items[i].field`; a refusal (SendingRefusedError, a key of
     another user) stops at the first and names its item. Either way the caller rolls back.
+    `extra_headers[i]`: header fields added to item i (a campaign's List-Unsubscribe).
     """
     if len(requests) > MAX_BATCH:
         raise ValidationError.for_field(
@@ -73,7 +75,13 @@ def submit_messages(
         try:
             rows.append(
                 messages.submit_message(
-                    session, actor=actor, request=request, runtime=runtime, senders=senders
+                    session,
+                    actor=actor,
+                    request=request,
+                    runtime=runtime,
+                    senders=senders,
+                    flush=False,  # one flush for all: the ORM inserts them many rows at a time
+                    extra_headers=extra_headers[index] if extra_headers else (),
                 )
             )
         except ValidationError as exc:
@@ -83,4 +91,5 @@ def submit_messages(
     if problems:
         summary = " ".join(p.message for p in problems[:5])
         raise ValidationError(f"No message of the batch was queued: {summary}", problems)
+    session.flush()
     return rows

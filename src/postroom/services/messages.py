@@ -298,11 +298,13 @@ def submit_message(
     idempotency_key: str | None = None,
     extra_headers: Sequence[tuple[str, str]] = (),
     senders: routing.SenderCache | None = None,
+    flush: bool = True,
 ) -> OutboxMessage:
     """Choose the sender, build the MIME and queue it with its recipients, in `session`'s
     transaction. The same idempotency key returns the message made the first time.
     `extra_headers`: (name, folded value) fields a service adds, e.g. List-Unsubscribe.
-    `senders`: the sender rules' reads, shared by the messages of one transaction."""
+    `senders`: the sender rules' reads, shared by the messages of one transaction.
+    `flush=False`: the row is only added (no id yet); the caller flushes many at once."""
     key = _idempotency_key(request, idempotency_key)
     if key is not None and (existing := _by_key(session, key)) is not None:
         return _replay(existing, actor, request)
@@ -342,7 +344,8 @@ def submit_message(
     row = _outbox_row(actor, request, choice, built, runtime, key)
     if key is None:
         session.add(row)
-        session.flush()
+        if flush:
+            session.flush()
         return row
     try:
         with session.begin_nested():

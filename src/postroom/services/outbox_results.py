@@ -221,32 +221,33 @@ def write_outcomes(
     # costs more per statement than the statement itself.
     cursor = conn.connection.cursor()
     try:
-        if not statements.sqlite:
+        if statements.sqlite:
+            for key, rows in (
+                ("attempt", attempts),
+                ("recipient", recipients),
+                ("message", messages),
+            ):
+                if rows:  # ?1 the rows, ?2 the company, ?3 the worker (recipients: the time)
+                    third = now if key == "recipient" else worker_id
+                    cursor.execute(sql[key], (json.dumps(rows), company_id, third))
+            return
+        params = {"company": company_id, "worker": worker_id, "now": now}
+        # One round trip for all of it (psycopg's pipeline mode): the recorder waits for the
+        # network once, not once per statement.
+        with conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
             # The commit of a result need not wait for PostgreSQL's disk flush: a database
             # crash could lose results of its last moments, and those messages would be sent
             # again (duplicates, never a loss), the same promise SQLite's synchronous=NORMAL
             # gives. The queued messages themselves are committed with a flush (submit).
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        for key, rows in (("attempt", attempts), ("recipient", recipients), ("message", messages)):
-            if not rows:
-                continue
-            document = json.dumps(rows)
-            if statements.sqlite:
-                # ?1 the rows, ?2 the company, ?3 the worker (the recipients: the time)
-                third = now if key == "recipient" else worker_id
-                cursor.execute(sql[key], (document, company_id, third))
-            else:
-                ids = [row.get("id") for row in rows]
-                cursor.execute(
-                    sql[key],
-                    {
-                        "rows": document,
-                        "ids": ids,
-                        "company": company_id,
-                        "worker": worker_id,
-                        "now": now,
-                    },
-                )
+            for key, rows in (
+                ("attempt", attempts),
+                ("recipient", recipients),
+                ("message", messages),
+            ):
+                if rows:
+                    ids = [row.get("id") for row in rows]
+                    cursor.execute(sql[key], {**params, "rows": json.dumps(rows), "ids": ids})
     finally:
         cursor.close()
 

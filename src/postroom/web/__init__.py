@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from postroom.services.runtime import Runtime
 from postroom.web import routes_account_form, routes_account_setup, routes_accounts, routes_auth
 from postroom.web.errors import install_error_pages
+from postroom.web.routes_campaign_steps import router as campaign_steps_router
 from postroom.web.routes_campaign_wizard import router as campaign_wizard_router
 from postroom.web.routes_campaigns import router as campaigns_router
 from postroom.web.routes_compose import router as compose_router
@@ -47,6 +48,7 @@ def create_web_app(runtime: Runtime, *, lifespan: Lifespan | None = None) -> Fas
     app.include_router(mailbox_router)  # reading and search (issue 6)
     # Serial sending (issue 7); the wizard first: "/campaigns/new" is not a campaign id.
     app.include_router(campaign_wizard_router)
+    app.include_router(campaign_steps_router)
     app.include_router(campaigns_router)
     app.include_router(public_router)  # /u/{token}, /s/{token}: no login, the token is the key
     app.include_router(templates_router)  # templates with versions and preview (issue 7)

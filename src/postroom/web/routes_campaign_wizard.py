@@ -1,6 +1,6 @@
-"""The campaign wizard: template → recipients (upload or paste, with the validation report) →
-sender (the sending rules' picker) → schedule → confirm. The campaign is a draft from the first
-step on, so each step is saved and a step can be left and come back to."""
+"""The campaign wizard's first steps: the template (the draft is made here) and the rows
+(upload or paste, with the validation report). The campaign is a draft from the first step on,
+so each step is saved and can be left and come back to; routes_campaign_steps.py has the rest."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
-from postroom.enums import CampaignKind, CampaignStatus
-from postroom.errors import ConflictError, SendingRefusedError, ValidationError
-from postroom.services import accounts, campaign_control, campaign_drafts, campaigns, relay, routing
+from postroom.enums import CampaignKind
+from postroom.errors import SendingRefusedError, ValidationError
+from postroom.services import campaign_drafts, campaign_recipients, campaigns
 from postroom.services.campaign_schemas import CampaignCreate
-from postroom.services.campaign_store import validation_report
-from postroom.services.companies import get_company
 from postroom.services.runtime import Runtime
 from postroom.web.auth import (
     CheckedForm,
@@ -30,49 +28,26 @@ from postroom.web.auth import (
 from postroom.web.campaign_view import (
     CAMPAIGN_KINDS,
     QUESTIONS_FIELD,
-    ROW_STATUSES,
-    TONES,
-    WIZARD_STEPS,
-    local_input_value,
-    parse_local,
     parse_questions,
-    problem_rows,
     question_messages,
     wizard_errors,
 )
-from postroom.web.compose_view import project_choices, refusal_notice
+from postroom.web.campaign_wizard_view import (
+    WIZARD_MESSAGES,
+    draft_context,
+    form_text,
+    not_draft,
+    refusal_text,
+    service_errors,
+    step_context,
+)
 from postroom.web.fields import schema_errors
-from postroom.web.i18n import N_, Translator
+from postroom.web.i18n import Translator
 from postroom.web.rendering import redirect, render
 
 router = APIRouter()
 
-AUTOMATIC = "auto"
 PASTED_NAME = "pasted.csv"
-WIZARD_MESSAGES = {
-    "name": N_("Give the campaign a name."),
-    "template_id": N_("Choose a template."),
-    "file": N_("Upload a file or paste rows."),
-    "scheduled_at": N_("Give the date and time to start."),
-}
-
-
-def _form_text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _base(step: str, campaign_id: int | None = None) -> dict[str, Any]:
-    return {
-        "steps": WIZARD_STEPS,
-        "step": step,
-        "campaign_id": campaign_id,
-        "errors": {},
-        "notice": None,
-        "kinds": CAMPAIGN_KINDS,
-        "row_statuses": ROW_STATUSES,
-        "tones": TONES,
-    }
 
 
 def _template_page(
@@ -87,7 +62,7 @@ def _template_page(
     with tenant_work(runtime, visitor) as (session, _actor):
         templates = campaign_drafts.template_choices(session)
     context = {
-        **_base("template"),
+        **step_context("template"),
         "templates": templates,
         "values": values,
         "errors": errors,
@@ -112,7 +87,7 @@ def create_draft(
     request: Request, visitor: VisitorDep, form: CheckedForm, runtime: RuntimeDep
 ) -> Response:
     translate = Translator(visitor.language)
-    values = {k: _form_text(form, k) for k in ("name", "template_id", "kind", QUESTIONS_FIELD)}
+    values = {k: form_text(form, k) for k in ("name", "template_id", "kind", QUESTIONS_FIELD)}
     errors: dict[str, list[str]] = {}
     questions, problems = parse_questions(values[QUESTIONS_FIELD])
     if problems:
@@ -142,51 +117,17 @@ def create_draft(
         errors = wizard_errors(exc.problems, translate)
         return _template_page(request, runtime, visitor, values, errors, 422)
     except SendingRefusedError as exc:
-        notice = _refusal_text(runtime, visitor, exc)
+        notice = refusal_text(runtime, visitor, exc)
         return _template_page(request, runtime, visitor, values, {}, 403, notice=notice)
     return redirect(f"/campaigns/{campaign_id}/recipients")
-
-
-def _refusal_text(runtime: Runtime, visitor: Visitor, exc: SendingRefusedError) -> str:
-    """A sending rule's refusal in the visitor's language, with the relay's limit in it."""
-    with tenant_work(runtime, visitor) as (session, actor):
-        limit = relay.document_limit(get_company(session, actor.company_id), runtime.settings)
-    return refusal_notice(exc, Translator(visitor.language), limit).text
-
-
-def _draft_context(
-    runtime: Runtime, visitor: Visitor, campaign_id: int, step: str
-) -> dict[str, Any]:
-    translate = Translator(visitor.language)
-    with tenant_work(runtime, visitor) as (session, actor):
-        campaign = campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
-        template, version = campaigns.template_of(session, campaign)
-        report = validation_report(session, campaign.id)
-    problems = problem_rows(
-        [(r.row_number, r.email, r.status.value, r.problems) for r in report.problems], translate
-    )
-    return {
-        **_base(step, campaign_id),
-        "campaign": campaign,
-        "report": report,
-        "problems": problems,
-        "template_name": template.name,
-        "template_version": version.version,
-        "variables": version.variables,
-        "is_draft": campaign.status is CampaignStatus.DRAFT,
-    }
-
-
-def _not_draft(context: dict[str, Any]) -> Response | None:
-    return None if context["is_draft"] else redirect(f"/campaigns/{context['campaign_id']}")
 
 
 @router.get("/campaigns/{campaign_id}/recipients", response_model=None)
 def recipients_step(
     request: Request, campaign_id: int, visitor: VisitorDep, runtime: RuntimeDep
 ) -> Response:
-    context = _draft_context(runtime, visitor, campaign_id, "recipients")
-    return _not_draft(context) or render(request, "campaign_wizard_recipients.html", context)
+    context = draft_context(runtime, visitor, campaign_id, "recipients")
+    return not_draft(context) or render(request, "campaign_wizard_recipients.html", context)
 
 
 async def _rows_form(request: Request, visitor: VisitorDep, runtime: RuntimeDep) -> Any:
@@ -213,18 +154,21 @@ def add_recipients(
     """An uploaded CSV/XLSX file or pasted CSV text (first line: the column names); "clear"
     removes every row to start again."""
     translate = Translator(visitor.language)
-    context = _draft_context(runtime, visitor, campaign_id, "recipients")
-    if (gone := _not_draft(context)) is not None:
+    context = draft_context(runtime, visitor, campaign_id, "recipients")
+    if (gone := not_draft(context)) is not None:
         return gone
-    upload = form.get("file") if form is not None else None
-    pasted = _form_text(form, "pasted") if form is not None else ""
+    if form is None:
+        context["errors"] = {"file": [translate(WIZARD_MESSAGES["too_large"])]}
+        return render(request, "campaign_wizard_recipients.html", context, status_code=413)
+    upload = form.get("file")
+    pasted = form_text(form, "pasted")
     try:
         with tenant_work(runtime, visitor) as (session, actor):
             campaign = campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
-            if form is not None and form.get("action") == "clear":
+            if form.get("action") == "clear":
                 campaign_drafts.clear_rows(session, campaign=campaign)
             elif isinstance(upload, UploadFile) and upload.filename:
-                campaigns.add_file_rows(
+                campaign_recipients.add_file_rows(
                     session,
                     actor=actor,
                     campaign_id=campaign_id,
@@ -234,7 +178,7 @@ def add_recipients(
                     runtime=runtime,
                 )
             elif pasted:
-                campaigns.add_file_rows(
+                campaign_recipients.add_file_rows(
                     session,
                     actor=actor,
                     campaign_id=campaign_id,
@@ -248,176 +192,7 @@ def add_recipients(
                     "file", translate(WIZARD_MESSAGES["file"]), "required"
                 )
     except ValidationError as exc:
-        context["errors"] = {"file": [p.message for p in exc.problems] or [exc.message]}
+        limit = runtime.settings.campaign_max_recipients
+        context["errors"] = {"file": service_errors(exc, translate, limit)}
         return render(request, "campaign_wizard_recipients.html", context, status_code=422)
     return redirect(f"/campaigns/{campaign_id}/recipients")
-
-
-def _sender_options(
-    runtime: Runtime, visitor: Visitor, project_id: int | None
-) -> list[routing.SenderOption]:
-    with tenant_work(runtime, visitor) as (session, actor):
-        try:
-            found = routing.list_senders(
-                session, actor=actor, project_id=project_id, settings=runtime.settings
-            )
-        except SendingRefusedError:
-            return []
-    return [o for o in found if o.account_id is not None]
-
-
-def _sender_page(
-    request: Request,
-    runtime: Runtime,
-    visitor: Visitor,
-    campaign_id: int,
-    errors: dict[str, list[str]] | None = None,
-    status_code: int = 200,
-    notice: str | None = None,
-) -> Response:
-    context = _draft_context(runtime, visitor, campaign_id, "sender")
-    if (gone := _not_draft(context)) is not None:
-        return gone
-    campaign = context["campaign"]
-    with tenant_work(runtime, visitor) as (session, _actor):
-        projects = project_choices(session)
-    context |= {
-        "projects": projects,
-        "senders": _sender_options(runtime, visitor, campaign.project_id),
-        "selected": str(campaign.account_id) if campaign.account_id else AUTOMATIC,
-        "automatic": AUTOMATIC,
-        "errors": errors or {},
-        "notice": notice,
-    }
-    return render(request, "campaign_wizard_sender.html", context, status_code=status_code)
-
-
-@router.get("/campaigns/{campaign_id}/sender", response_model=None)
-def sender_step(
-    request: Request, campaign_id: int, visitor: VisitorDep, runtime: RuntimeDep
-) -> Response:
-    return _sender_page(request, runtime, visitor, campaign_id)
-
-
-@router.get("/campaigns/{campaign_id}/sender/options", response_model=None)
-def sender_options(
-    request: Request,
-    campaign_id: int,
-    visitor: VisitorDep,
-    runtime: RuntimeDep,
-    project_id: str = "",
-) -> Response:
-    """The sender picker again when the project changes (htmx): what is offered depends on it."""
-    project = int(project_id) if project_id.isdigit() else None
-    context = {
-        "senders": _sender_options(runtime, visitor, project),
-        "selected": AUTOMATIC,
-        "automatic": AUTOMATIC,
-        "errors": {},
-    }
-    return render(request, "campaign_sender_options.html", context)
-
-
-@router.post("/campaigns/{campaign_id}/sender", response_model=None)
-def save_sender(
-    request: Request, campaign_id: int, visitor: VisitorDep, form: CheckedForm, runtime: RuntimeDep
-) -> Response:
-    sender, project = _form_text(form, "sender"), _form_text(form, "project_id")
-    try:
-        with tenant_work(runtime, visitor) as (session, actor):
-            campaign = campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
-            campaign_drafts.update_draft(
-                session,
-                actor=actor,
-                campaign=campaign,
-                runtime=runtime,
-                account_id=int(sender) if sender.isdigit() else None,
-                project_id=int(project) if project.isdigit() else None,
-            )
-    except ValidationError as exc:
-        errors = {"sender": [p.message for p in exc.problems] or [exc.message]}
-        return _sender_page(request, runtime, visitor, campaign_id, errors, 422)
-    except SendingRefusedError as exc:
-        notice = _refusal_text(runtime, visitor, exc)
-        return _sender_page(request, runtime, visitor, campaign_id, None, 403, notice)
-    except ConflictError:
-        return redirect(f"/campaigns/{campaign_id}")
-    return redirect(f"/campaigns/{campaign_id}/schedule")
-
-
-@router.get("/campaigns/{campaign_id}/schedule", response_model=None)
-def schedule_step(
-    request: Request, campaign_id: int, visitor: VisitorDep, runtime: RuntimeDep
-) -> Response:
-    context = _draft_context(runtime, visitor, campaign_id, "schedule")
-    zone = runtime.settings.local_timezone
-    context |= {"when": local_input_value(context["campaign"].scheduled_at, zone), "zone": zone}
-    return _not_draft(context) or render(request, "campaign_wizard_schedule.html", context)
-
-
-@router.post("/campaigns/{campaign_id}/schedule", response_model=None)
-def save_schedule(
-    request: Request, campaign_id: int, visitor: VisitorDep, form: CheckedForm, runtime: RuntimeDep
-) -> Response:
-    zone = runtime.settings.local_timezone
-    later = _form_text(form, "start") == "later"
-    when = parse_local(_form_text(form, "scheduled_at"), zone) if later else None
-    if later and when is None:
-        context = _draft_context(runtime, visitor, campaign_id, "schedule")
-        message = Translator(visitor.language)(WIZARD_MESSAGES["scheduled_at"])
-        context |= {"when": "", "zone": zone, "errors": {"scheduled_at": [message]}}
-        return render(request, "campaign_wizard_schedule.html", context, status_code=422)
-    try:
-        with tenant_work(runtime, visitor) as (session, actor):
-            campaign = campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
-            campaign_drafts.update_draft(
-                session, actor=actor, campaign=campaign, runtime=runtime, scheduled_at=when
-            )
-    except ConflictError:
-        return redirect(f"/campaigns/{campaign_id}")
-    return redirect(f"/campaigns/{campaign_id}/confirm")
-
-
-def _confirm_context(runtime: Runtime, visitor: Visitor, campaign_id: int) -> dict[str, Any]:
-    context = _draft_context(runtime, visitor, campaign_id, "confirm")
-    campaign = context["campaign"]
-    sender = None
-    if campaign.account_id is not None:
-        with tenant_work(runtime, visitor) as (session, actor):
-            sender = accounts.get_account(
-                session, actor=actor, account_id=campaign.account_id
-            ).email_address
-    zone = runtime.settings.local_timezone
-    return context | {
-        "sender": sender,
-        "when": local_input_value(campaign.scheduled_at, zone).replace("T", " "),
-        "zone": zone,
-    }
-
-
-@router.get("/campaigns/{campaign_id}/confirm", response_model=None)
-def confirm_step(
-    request: Request, campaign_id: int, visitor: VisitorDep, runtime: RuntimeDep
-) -> Response:
-    context = _confirm_context(runtime, visitor, campaign_id)
-    return _not_draft(context) or render(request, "campaign_wizard_confirm.html", context)
-
-
-@router.post("/campaigns/{campaign_id}/start", response_model=None)
-def start(
-    request: Request, campaign_id: int, visitor: VisitorDep, form: CheckedForm, runtime: RuntimeDep
-) -> Response:
-    try:
-        with tenant_work(runtime, visitor) as (session, actor):
-            campaign = campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
-            campaign_control.start_campaign(
-                session,
-                actor=actor,
-                campaign=campaign,
-                send_valid_only=form.get("send_valid_only") == "on",
-            )
-    except (ValidationError, ConflictError) as exc:
-        context = _confirm_context(runtime, visitor, campaign_id)
-        context["errors"] = {"start": [exc.message]}
-        return render(request, "campaign_wizard_confirm.html", context, status_code=422)
-    return redirect(f"/campaigns/{campaign_id}")

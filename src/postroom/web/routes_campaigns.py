@@ -11,7 +11,7 @@ from fastapi.responses import Response, StreamingResponse
 from postroom.db.base import utcnow
 from postroom.enums import CampaignKind, CampaignStatus
 from postroom.errors import ConflictError
-from postroom.services import campaign_control, campaigns, surveys
+from postroom.services import campaign_control, campaign_templates, campaigns, surveys
 from postroom.services.campaign_progress import campaign_progress, list_recipients
 from postroom.services.runtime import Runtime
 from postroom.web.auth import CheckedForm, RuntimeDep, Visitor, VisitorDep, tenant_work
@@ -68,7 +68,7 @@ def _campaign_context(
 ) -> dict[str, object]:
     with tenant_work(runtime, visitor) as (session, actor):
         campaign = campaigns.get_campaign(session, actor=actor, campaign_id=campaign_id)
-        template, version = campaigns.template_of(session, campaign)
+        template, version = campaign_templates.template_of(session, campaign)
         progress = progress_view(campaign_progress(session, campaign, utcnow()))
         lines, total = list_recipients(
             session, campaign.id, limit=ROWS_PAGE_SIZE, offset=(page - 1) * ROWS_PAGE_SIZE

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from postroom.db.base import utcnow
-from postroom.enums import Language, QuestionKind
+from postroom.enums import Language
 from postroom.errors import ConflictError, NotFoundError, ValidationError
 from postroom.services import surveys, unsubscribes
 from postroom.services.runtime import Runtime
@@ -90,7 +91,6 @@ def _survey_page(
         "token": token,
         "errors": errors or {},
         "saved": saved,
-        "kinds": {k.value: k for k in QuestionKind},
     }
     language = _language(request)
     return render(
@@ -116,8 +116,6 @@ def _given(form: FormData) -> dict[int, list[str]]:
 @router.post("/s/{token}", response_model=None)
 async def answer_survey(request: Request, token: str, runtime: RuntimeDep) -> Response:
     """Store the answers (replacing earlier ones while the survey is open)."""
-    from starlette.concurrency import run_in_threadpool
-
     owner = await run_in_threadpool(_owner, runtime, token)
     async with request.form(max_files=0, max_fields=200) as form:
         given = _given(form)

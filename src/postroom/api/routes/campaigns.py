@@ -31,7 +31,13 @@ from postroom.db.base import utcnow
 from postroom.db.models_campaigns import Campaign
 from postroom.enums import CampaignRecipientStatus, CampaignStatus
 from postroom.errors import ValidationError
-from postroom.services import campaign_control, campaign_drafts, campaigns, surveys
+from postroom.services import (
+    campaign_control,
+    campaign_drafts,
+    campaign_recipients,
+    campaigns,
+    surveys,
+)
 from postroom.services.campaign_progress import campaign_progress, list_recipients
 from postroom.services.campaign_schemas import CampaignCreate, CampaignUpdate, StartRequest
 from postroom.services.campaign_store import validation_report
@@ -149,7 +155,7 @@ def get_recipients(
 def add_recipients(campaign_id: int, body: RecipientsAdd, caller: CallerDep) -> ReportPublic:
     """More rows for a draft, numbered after those already there; the whole report again."""
     with caller.begin() as tx:
-        _, report = campaigns.add_api_rows(
+        _, report = campaign_recipients.add_api_rows(
             tx.session,
             actor=tx.actor,
             campaign_id=campaign_id,
@@ -166,7 +172,7 @@ def _visible(caller: Caller, campaign_id: int) -> None:
 
 def _add_file(caller: Caller, campaign_id: int, upload: UploadFile) -> ReportPublic:
     with caller.begin() as tx:
-        _, report = campaigns.add_file_rows(
+        _, report = campaign_recipients.add_file_rows(
             tx.session,
             actor=tx.actor,
             campaign_id=campaign_id,
