@@ -13,9 +13,11 @@ GET /api/v1/mail every 10 ms until the message is listed. Cases:
 from __future__ import annotations
 
 import argparse
+import imaplib
 import os
 import random
 import smtplib
+import ssl
 import statistics
 import subprocess
 import sys
@@ -24,9 +26,10 @@ import time
 import uuid
 from collections.abc import Sequence
 from email.message import EmailMessage
+from email.utils import formatdate
 from pathlib import Path
 
-from benchmarks.bench_sync_env import IDLE_USERS, BenchMailEnv, bench_mailenv
+from benchmarks.bench_sync_env import IDLE_USERS, PASSWORD, BenchMailEnv, bench_mailenv
 from benchmarks.bench_sync_setup import add_account, new_company, runtime_with_ca
 from benchmarks.common import emit
 from fastapi.testclient import TestClient
@@ -39,8 +42,22 @@ POLL_SECONDS = 0.01
 WAIT_SECONDS = 60.0
 
 
+def _empty_mailboxes(env: BenchMailEnv, users: Sequence[str]) -> None:
+    """Earlier runs' mail out of the INBOXes, so a new message is the newest one listed."""
+    context = ssl.create_default_context(cafile=str(env.ca_file))
+    for user in users:
+        client = imaplib.IMAP4_SSL(env.host, env.ports["imaps"], ssl_context=context)
+        client.login(user, PASSWORD)
+        client.select("INBOX")
+        if client.search(None, "ALL")[1][0]:
+            client.store("1:*", "+FLAGS", "(\\Deleted)")
+            client.expunge()
+        client.logout()
+
+
 def _message(to: str, subject: str) -> bytes:
     mail = EmailMessage()
+    mail["Date"] = formatdate(localtime=True)
     mail["From"] = "Nadawca <nadawca@firma.example.test>"
     mail["To"] = to
     mail["Subject"] = subject
@@ -139,6 +156,7 @@ def _latencies(
 def _case(
     env: BenchMailEnv, backend: str, directory: Path, count: int, deliveries: int
 ) -> dict[str, object]:
+    _empty_mailboxes(env, IDLE_USERS[:count])
     runtime = runtime_with_ca(backend, directory, env)
     company_id, token = new_company(runtime)
     accounts = [

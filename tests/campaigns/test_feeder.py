@@ -266,3 +266,31 @@ def test_worker_turn_feeds_every_due_campaign_of_every_company(
             get(client, company.admin, f"/campaigns/{campaign}")["progress"]["counts"]["queued"]
             == 2
         )
+
+
+def test_a_file_deleted_after_the_check_fails_its_row_alone(
+    client: TestClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    from tests.api.sending_helpers import upload
+
+    sending_company(client, tenant, runtime)
+    template = make_template(client, tenant.admin)
+    recipients = rows(3)
+    files = [upload(client, tenant.admin, f"FV_{n}.pdf")["id"] for n in range(3)]
+    for row, file_id in zip(recipients, files, strict=True):
+        row["attachment_file_ids"] = [file_id]
+    created = create_campaign(
+        client,
+        tenant.admin,
+        name="Faktury",
+        template_id=template["id"],
+        recipients=recipients,
+        start=True,
+    )
+    deleted = client.delete(f"/api/v1/files/{files[1]}", headers=tenant.admin.headers)
+    assert deleted.status_code == 204
+    result = feed(runtime, tenant, created["id"], now=T0)
+    assert (result.queued, result.failed) == (2, 1)
+    failed = get(client, tenant.admin, f"/campaigns/{created['id']}/recipients?status=failed")
+    assert [item["row_number"] for item in failed["items"]] == [2]
+    assert failed["items"][0]["problems"][0]["field"] == "attachments[0]"

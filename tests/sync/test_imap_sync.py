@@ -7,6 +7,9 @@ import hashlib
 import time
 from datetime import UTC, date, datetime
 
+from sqlalchemy import select
+
+from postroom.db.models_mailbox import MailFolder, MailMessage, MailPurged
 from postroom.enums import FolderRole
 from postroom.services.runtime import Runtime
 from postroom.storage.mailstore import mail_store_for
@@ -163,22 +166,24 @@ def test_a_changed_uidvalidity_resyncs_the_folder_without_duplicates(
     assert hashlib.sha256(raws[0]).hexdigest() not in {r.sha256 for r in rows}
 
 
-def _bump_uidvalidity_if_same_second(mailenv: MailEnv, address: str, old: int | None) -> None:
+def _bump_uidvalidity_if_same_second(
+    mailenv: MailEnv, address: str, old: int | None, folder: str = "Projekty"
+) -> None:
     """Dovecot's UIDVALIDITY is the creation time in seconds: a folder recreated within the
     same second gets the same one. Recreate it a second later, then, to force a change."""
     with other_client(mailenv, address) as imap:
-        status = imap.status(quoted_folder("Projekty"), "(UIDVALIDITY)")[1][0]
+        status = imap.status(quoted_folder(folder), "(UIDVALIDITY)")[1][0]
         assert isinstance(status, bytes)
         if str(old).encode() not in status:
             return
-        imap.select(quoted_folder("Projekty"))
+        imap.select(quoted_folder(folder))
         _typ, data = imap.uid("FETCH", "1:*", "(BODY.PEEK[])")
         bodies = [item[1] for item in data if isinstance(item, tuple)]
         imap.close()
         time.sleep(1.1)
-        imap.delete(quoted_folder("Projekty"))
-        imap.create(quoted_folder("Projekty"))
-        append(imap, "Projekty", bodies)
+        imap.delete(quoted_folder(folder))
+        imap.create(quoted_folder(folder))
+        append(imap, folder, bodies)
 
 
 def test_folders_deleted_on_the_server_go_and_renamed_ones_keep_their_messages(
@@ -226,3 +231,51 @@ def test_only_mail_received_after_the_date_is_fetched(
     got = {r.sha256 for r in stored(runtime, tenant.company_id, account_id)}
     assert got == {hashlib.sha256(raw).hexdigest() for raw in raws[2:]}
     assert folders(runtime, tenant.company_id, account_id)["INBOX"].synced_uid == 4
+
+
+def test_a_message_purged_in_postroom_but_kept_on_the_server_never_comes_back(
+    runtime: Runtime, tenant: Tenant, mailenv: MailEnv
+) -> None:
+    address = new_mailbox(mailenv)
+    raws = messages(4, to=address)
+    with other_client(mailenv, address) as imap:
+        imap.create(quoted_folder("Kosz"))
+        append(imap, "Kosz", raws)
+    account_id = make_account(runtime, tenant.company_id, mailenv, address)
+    fetch(runtime, tenant.company_id, account_id)
+    purged = next(r for r in stored(runtime, tenant.company_id, account_id) if r.uid == 3)
+    with runtime.tenant(tenant.company_id) as session:  # what a purge leaves (mail_purge.py)
+        row = session.get(MailMessage, purged.id)
+        assert row is not None
+        session.add(
+            MailPurged(
+                account_id=account_id,
+                folder_id=row.folder_id,
+                uidvalidity=row.uidvalidity,
+                uid=row.uid,
+                message_id_header=row.message_id_header,
+                content_sha256=row.content_sha256,
+            )
+        )
+        session.delete(row)
+        folder = session.get(MailFolder, row.folder_id)
+        assert folder is not None
+        folder.synced_uid, folder.highest_modseq = 1, None  # its UID above the checkpoint
+
+    fetch(runtime, tenant.company_id, account_id)
+    assert sorted(r.uid or 0 for r in stored(runtime, tenant.company_id, account_id)) == [1, 2, 4]
+
+    old = folders(runtime, tenant.company_id, account_id)["Kosz"].uidvalidity
+    with other_client(mailenv, address) as imap:  # a new UIDVALIDITY, the same messages
+        imap.delete(quoted_folder("Kosz"))
+        imap.create(quoted_folder("Kosz"))
+        append(imap, "Kosz", raws)
+    _bump_uidvalidity_if_same_second(mailenv, address, old, "Kosz")
+    fetch(runtime, tenant.company_id, account_id)
+
+    rows = stored(runtime, tenant.company_id, account_id)
+    assert purged.sha256 not in {r.sha256 for r in rows} and len(rows) == 3
+    new_validity = folders(runtime, tenant.company_id, account_id)["Kosz"].uidvalidity
+    with runtime.tenant(tenant.company_id) as session:
+        tombstone = session.scalars(select(MailPurged)).one()
+        assert (tombstone.uidvalidity, tombstone.uid) == (new_validity, 3)

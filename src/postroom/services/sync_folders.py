@@ -155,15 +155,18 @@ def _ref(row: MailFolder, folder: ServerFolder) -> FolderRef:
     )
 
 
+@dataclass(frozen=True)
+class Mirrored:
+    folders: list[FolderRef]  # to sync, INBOX first
+    blob_keys: list[str]  # of messages whose folder vanished: delete after the commit
+    changed: bool  # anything was written (else the transaction only read)
+
+
 def mirror_folder_list(
     session: Session, account: Account, server: Sequence[ServerFolder]
-) -> tuple[list[FolderRef], list[str]]:
-    """Make the account's folders those of the server; the caller commits.
-
-    Returns the folders to sync (INBOX first) and the blob keys of messages whose folder
-    vanished from the server (delete them after the commit). Local folders (is_local) are
-    Postroom's own and never touched.
-    """
+) -> Mirrored:
+    """Make the account's folders those of the server; the caller commits. Local folders
+    (is_local) are Postroom's own and never touched."""
     rows = session.scalars(
         select(MailFolder).where(
             MailFolder.account_id == account.id, MailFolder.is_local.is_(False)
@@ -188,12 +191,13 @@ def mirror_folder_list(
         row.role = roles.get(folder.listed.raw_name, FolderRole.OTHER)
         row.selectable = folder.selectable
         mirrored.append((row, folder))
+    changed = bool(session.new) or any(session.is_modified(row) for row, _ in mirrored)
     session.flush()
     refs = [_ref(row, folder) for row, folder in mirrored]
     gone = [row.id for row in vanished if row not in renames.values()]
     keys = delete_folder_rows(session, gone)
     refs.sort(key=lambda ref: (ref.role is not FolderRole.INBOX, ref.path))
-    return refs, keys
+    return Mirrored(refs, keys, changed or bool(gone))
 
 
 def local_count(session: Session, folder_id: int, uidvalidity: int, up_to_uid: int) -> int:

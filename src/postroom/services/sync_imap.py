@@ -10,6 +10,7 @@ from postroom.db.models_mailbox import MailSyncState
 from postroom.mail.errors import ServerRefusedError
 from postroom.mail.imap_probe import close_session
 from postroom.mail.imap_sync_client import Capabilities, ServerFolder, enable_qresync, list_folders
+from postroom.services import sync_lock
 from postroom.services.sync_connect import login_imap
 from postroom.services.sync_context import FetchContext
 from postroom.services.sync_folders import FolderRef, mirror_folder_list
@@ -24,18 +25,30 @@ log = logging.getLogger("postroom.sync")
 def _mirror(
     ctx: FetchContext, server: list[ServerFolder], caps: Capabilities
 ) -> tuple[list[FolderRef], list[str]]:
-    with ctx.transaction() as session:
+    """The folder list in step; a transaction that writes only if something changed (then it
+    also renews the lease, so a fetch that lost it changes nothing)."""
+    with ctx.runtime.tenant(ctx.company_id) as session:
         account = session.get(Account, ctx.account_id)
         assert account is not None
-        refs, keys = mirror_folder_list(session, account, server)
+        mirrored = mirror_folder_list(session, account, server)
         state = session.get(MailSyncState, ctx.account_id)
-        if state is not None:
-            state.supports_idle = caps.idle
+        changed = mirrored.changed
+        if state is not None and state.supports_idle != caps.idle:
+            state.supports_idle, changed = caps.idle, True
         ctx.total = sum(
-            estimate_new(ref) for ref in refs if ref.selectable and not unchanged(ref, caps)
+            estimate_new(ref)
+            for ref in mirrored.folders
+            if ref.selectable and not unchanged(ref, caps)
         )
-        ctx.progress(session, SyncPhase.FOLDERS)
-        return refs, keys
+        if changed or ctx.total:
+            sync_lock.renew(
+                session,
+                account_id=ctx.account_id,
+                owner=ctx.owner,
+                lease_seconds=ctx.options.lease_seconds,
+            )
+            ctx.progress(session, SyncPhase.FOLDERS)
+        return mirrored.folders, mirrored.blob_keys
 
 
 async def sync_imap_account(ctx: FetchContext) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from postroom.db.models import Account
-from postroom.db.models_mailbox import MailFolder, MailMessage
+from postroom.db.models_mailbox import MailFolder, MailMessage, MailPurged
 from postroom.mail.imap_sync_client import FetchedMessage, FlagState
 from postroom.mail.parse import parse_message
 from postroom.services.mail_ingest import (
@@ -51,16 +51,23 @@ def _chunks(items: Sequence[int]) -> Iterable[Sequence[int]]:
 
 
 def existing_uids(ctx: FetchContext, folder_id: int, uidvalidity: int, above: int) -> set[int]:
-    """UIDs stored above the checkpoint: a batch committed after a gap before a crash."""
+    """UIDs above the checkpoint not to download: stored already (a batch committed after a
+    gap before a crash), or purged in Postroom while the server keeps its copy (tombstones)."""
     with ctx.runtime.tenant(ctx.company_id) as session:
-        rows = session.scalars(
-            select(MailMessage.uid).where(
-                MailMessage.folder_id == folder_id,
-                MailMessage.uidvalidity == uidvalidity,
-                MailMessage.uid > above,
+        found: set[int] = set()
+        for table in (MailMessage, MailPurged):
+            found.update(
+                uid
+                for uid in session.scalars(
+                    select(table.uid).where(
+                        table.folder_id == folder_id,
+                        table.uidvalidity == uidvalidity,
+                        table.uid > above,
+                    )
+                )
+                if uid is not None
             )
-        )
-        return {uid for uid in rows if uid is not None}
+        return found
 
 
 def prepare_batch(
@@ -149,6 +156,16 @@ def _rekey_by_content(
         )
         for column in ("seen", "flagged", "answered", "draft", "keywords"):
             setattr(row, column, values[column])
+    for tombstone in session.scalars(
+        select(MailPurged).where(
+            MailPurged.folder_id == folder.id,
+            MailPurged.uidvalidity != folder.uidvalidity,
+            MailPurged.content_sha256.in_([d for d in digests if d not in taken]),
+        )
+    ):  # purged in Postroom, kept on the server: it stays purged under its new UID
+        match = digests[tombstone.content_sha256]
+        taken[tombstone.content_sha256] = match
+        tombstone.uidvalidity, tombstone.uid = match.values["uidvalidity"], match.values["uid"]
     kept = [p for digest, p in digests.items() if digest not in taken]
     return kept, [p.key for p in taken.values()]
 
@@ -159,13 +176,17 @@ def count_stored(ctx: FetchContext, folder_id: int, uidvalidity: int, up_to_uid:
 
 
 def has_stale_rows(ctx: FetchContext, folder_id: int, uidvalidity: int) -> bool:
+    """Whether rows (or tombstones) of another UIDVALIDITY wait to be matched or dropped."""
     with ctx.runtime.tenant(ctx.company_id) as session:
-        found = session.scalar(
-            select(MailMessage.id)
-            .where(MailMessage.folder_id == folder_id, MailMessage.uidvalidity != uidvalidity)
-            .limit(1)
-        )
-        return found is not None
+        for table in (MailMessage, MailPurged):
+            found = session.scalar(
+                select(table.id)
+                .where(table.folder_id == folder_id, table.uidvalidity != uidvalidity)
+                .limit(1)
+            )
+            if found is not None:
+                return True
+        return False
 
 
 def begin_resync(ctx: FetchContext, folder_id: int, uidvalidity: int) -> None:
@@ -220,11 +241,12 @@ def drop_stale(ctx: FetchContext, folder_id: int, uidvalidity: int) -> list[str]
                 )
             )
         )
-        session.execute(
-            delete(MailMessage)
-            .where(MailMessage.folder_id == folder_id, MailMessage.uidvalidity != uidvalidity)
-            .execution_options(synchronize_session=False)
-        )
+        for table in (MailMessage, MailPurged):  # tombstones of messages gone for good too
+            session.execute(
+                delete(table)
+                .where(table.folder_id == folder_id, table.uidvalidity != uidvalidity)
+                .execution_options(synchronize_session=False)
+            )
         return keys
 
 

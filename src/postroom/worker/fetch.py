@@ -33,6 +33,7 @@ class FetchLoop:
     poll_seconds: float
     running: dict[int, asyncio.Task[FetchResult]] = field(default_factory=dict)
     again: set[int] = field(default_factory=set)  # changed during their fetch: fetch again
+    queued: dict[int, DueFetch] = field(default_factory=dict)  # triggered while all were busy
     chores: set[asyncio.Task[None]] = field(default_factory=set)  # small writes under way
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -43,7 +44,7 @@ class FetchLoop:
         elif len(self.running) < self.concurrency:
             self._start(due)
         else:
-            self.again.add(due.account_id)
+            self.queued[due.account_id] = due
             self.wake.set()
 
     def _start(self, due: DueFetch) -> None:
@@ -98,6 +99,9 @@ class FetchLoop:
             await self._stop()
 
     async def _start_due(self) -> None:
+        while self.queued and len(self.running) < self.concurrency:
+            _account_id, waiting = self.queued.popitem()
+            self.trigger(waiting)
         free = self.concurrency - len(self.running)
         if free <= 0:
             return
