@@ -65,7 +65,9 @@ def test_a_fetch_that_dies_between_batches_resumes_without_gaps_or_duplicates(
     assert result.error is not None
     partial = stored(runtime, tenant.company_id, account_id)
     checkpoint = folders(runtime, tenant.company_id, account_id)["INBOX"].synced_uid
-    assert 10 <= len(partial) < 23 and 10 <= checkpoint < 23
+    # Two connections download halves of the UID range, so the checkpoint (every UID up to it
+    # stored) may trail the rows stored; it never runs ahead of them.
+    assert 10 <= len(partial) < 23 and 0 < checkpoint <= len(partial)
     assert all(row.uid is not None and row.uid <= len(partial) + 5 for row in partial)
     assert state(runtime, tenant.company_id, account_id).lock_owner is None
 
