@@ -132,7 +132,10 @@ def test_nothing_found_within_the_configured_bound(
     started = time.monotonic()
     response = client.get(URL, params={"email": "jan@cisza.test"}, headers=tenant.admin.headers)
 
-    assert time.monotonic() - started < 2.0  # POSTROOM_AUTODISCOVERY_TIMEOUT_SECONDS=1
+    # The bound is 1 s (POSTROOM_AUTODISCOVERY_TIMEOUT_SECONDS); unbounded, the silent DNS
+    # server alone would hold each lookup for dnspython's 5 s lifetime. The margin is for a
+    # loaded CI machine (2.3 s was seen), not a performance figure.
+    assert time.monotonic() - started < 4.5
     body = response.json()
     assert (response.status_code, body["found"], body["source"]) == (200, False, "none")
     assert body["smtp_host"] == "" and body["incoming_protocol"] == "none"
