@@ -203,3 +203,69 @@ class QuestionKind(StrEnum):
     SINGLE = "single"
     MULTIPLE = "multiple"
     TEXT = "text"
+
+
+class Channel(StrEnum):
+    """How an office reaches a client company (F1)."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    INAPP = "inapp"  # the notification feed a host application shows
+    WEBPUSH = "webpush"  # browser push (RFC 8030/8291)
+
+
+class CommunicationStatus(StrEnum):
+    """One channel's outcome of one message to a client (communication history)."""
+
+    QUEUED = "queued"  # handed to the outbox / SMS or push queue
+    SENT = "sent"  # accepted by the server / provider / push service
+    DELIVERED = "delivered"  # a delivery report said so (SMS), or shown in the feed (in-app)
+    FAILED = "failed"
+    SKIPPED = "skipped"  # channel on but nothing to send to (no phone, no subscription…)
+
+
+class SmsStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"  # the delivery report says the phone got it
+    FAILED = "failed"  # refused by the provider, or the delivery report says undelivered
+
+
+class PushStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"  # the push service answered 201
+    FAILED = "failed"
+    EXPIRED = "expired"  # 404/410: the subscription is gone (it is marked expired too)
+
+
+class ReminderKind(StrEnum):
+    """Deadline reminders (F3; seed 001): taxes, social contributions, documents."""
+
+    VAT = "vat"  # VAT payment (JPK_V7M / V7K)
+    INCOME_TAX = "income_tax"  # PIT/CIT advance payment
+    ZUS = "zus"  # social contributions
+    DOCUMENTS = "documents"  # documents to deliver to the office
+
+
+class TaxPeriod(StrEnum):
+    """How often a client settles a tax: decides which deadlines apply to it."""
+
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    NONE = "none"  # not liable (e.g. VAT-exempt, tax card)
+
+
+class InvoiceStatus(StrEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    CANCELLED = "cancelled"  # withdrawn by the host application: no more notices
+
+
+class NoticeStatus(StrEnum):
+    """A planned reminder or dunning notice."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    CANCELLED = "cancelled"  # the invoice was paid (or cancelled) before the send time
+    FAILED = "failed"  # no channel could carry it (recorded with the reason)

@@ -310,6 +310,7 @@ class OAuthFlow(TenantOwned, Base):
 # The sending tables live in their own module; importing the models always registers them too.
 from postroom.db import (  # noqa: E402, F401
     models_campaigns,
+    models_channels,
     models_crm,
     models_domains,
     models_mailbox,

@@ -17,9 +17,10 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false, true
 
 from postroom.db.base import Base, TenantOwned, UtcDateTime, enum_column, utcnow
-from postroom.enums import JobStatus, TaskStatus
+from postroom.enums import JobStatus, TaskStatus, TaxPeriod
 
 
 class Client(TenantOwned, Base):
@@ -37,6 +38,22 @@ class Client(TenantOwned, Base):
         ForeignKey("mail_messages.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # F1 (seed 001): a new client has only in-app and Web Push on; the office turns on the rest.
+    channel_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    channel_sms: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    channel_inapp: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    channel_webpush: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # F3: which deadlines apply to the client (services/deadlines.py computes the dates).
+    vat_period: Mapped[TaxPeriod] = enum_column(
+        TaxPeriod, "vat_period", default=TaxPeriod.MONTHLY, server_default="monthly"
+    )
+    income_tax_period: Mapped[TaxPeriod] = enum_column(
+        TaxPeriod, "income_tax_period", default=TaxPeriod.MONTHLY, server_default="monthly"
+    )
+    # ZUS contributions are due on the 15th (budget units) or the 20th (everyone else).
+    zus_day: Mapped[int | None] = mapped_column(Integer, default=20, server_default="20")
+    # Day of the following month by which the client delivers its documents to the office.
+    documents_day: Mapped[int | None] = mapped_column(Integer, default=5, server_default="5")
 
 
 class Contact(TenantOwned, Base):
@@ -52,6 +69,9 @@ class Contact(TenantOwned, Base):
     email: Mapped[str] = mapped_column(String(320))  # lower-cased
     name: Mapped[str] = mapped_column(String(300), default="")
     phone: Mapped[str | None] = mapped_column(String(50), default=None)
+    # Opens the contact's public Web Push subscription page (/push/{token}); random, not a
+    # login: it lets a browser subscribe to this contact's notifications and nothing else.
+    portal_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     created_from_mail_id: Mapped[int | None] = mapped_column(
         ForeignKey("mail_messages.id", ondelete="SET NULL"), default=None
     )
