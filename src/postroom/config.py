@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -189,6 +190,50 @@ class Settings(BaseSettings):
     # HTML and text together) and the most characters it may produce.
     template_render_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     template_max_output_chars: int = Field(default=1_000_000, ge=10_000, le=50_000_000)
+    # Web Push (docs/webpush.md): the VAPID contact push services may write to (RFC 8292
+    # §2.1, a mailto: or https: URI), how long a push service keeps a message for an offline
+    # browser (RFC 8030 §5.2), the time limit of one request, how long a send is retried.
+    webpush_subject: str = Field(
+        default="mailto:postmaster@localhost", pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$"
+    )
+    webpush_ttl_seconds: int = Field(default=3 * 24 * 3600, ge=0, le=28 * 24 * 3600)
+    webpush_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webpush_retry_deadline_hours: float = Field(default=24.0, gt=0)
+    # SMS (docs/sms.md): the provider ("none" turns SMS off for every office), its
+    # credentials and API address (tests point it at a local server), the price list an
+    # office accepts before it may send, how long temporary failures are retried, and the
+    # time limit of one request to the provider.
+    sms_provider: Literal["none", "smsapi", "twilio"] = "none"
+    smsapi_token: SecretStr | None = None
+    smsapi_base_url: str = "https://api.smsapi.pl"
+    twilio_account_sid: str | None = Field(default=None, pattern=r"^AC[0-9a-fA-F]{32}$")
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = Field(default=None, max_length=20)
+    twilio_messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
+    twilio_base_url: str = "https://api.twilio.com"
+    sms_price_list: str = Field(default="standard-2026", min_length=1, max_length=100)
+    sms_price_per_segment: Decimal = Field(default=Decimal("0.16"), ge=0, max_digits=10, decimal_places=4)
+    sms_currency: str = Field(default="PLN", pattern=r"^[A-Z]{3}$")
+    sms_retry_deadline_hours: float = Field(default=24.0, gt=0)
+    sms_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _sms_provider_is_complete(self) -> Settings:
+        # A provider without its credentials would fail every SMS long after start-up.
+        if self.sms_provider == "smsapi" and self.smsapi_token is None:
+            raise ValueError("POSTROOM_SMS_PROVIDER=smsapi needs POSTROOM_SMSAPI_TOKEN")
+        if self.sms_provider == "twilio":
+            if not self.twilio_account_sid or self.twilio_auth_token is None:
+                raise ValueError(
+                    "POSTROOM_SMS_PROVIDER=twilio needs POSTROOM_TWILIO_ACCOUNT_SID and"
+                    " POSTROOM_TWILIO_AUTH_TOKEN"
+                )
+            if not (self.twilio_from or self.twilio_messaging_service_sid):
+                raise ValueError(
+                    "POSTROOM_SMS_PROVIDER=twilio needs POSTROOM_TWILIO_FROM or"
+                    " POSTROOM_TWILIO_MESSAGING_SERVICE_SID"
+                )
+        return self
 
     @field_validator("local_timezone")
     @classmethod
@@ -213,6 +258,8 @@ class Settings(BaseSettings):
 
     @field_validator(
         "public_url",
+        "smsapi_base_url",
+        "twilio_base_url",
         "google_authorize_url",
         "google_token_url",
         "microsoft_authorize_url",

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from postroom.enums import MessageStatus
+from postroom.services import messages as messages_service
 from postroom.services.runtime import Runtime
 from tests.api.sending_helpers import add_account, outbox_row, received, turn_email_on, upload
 from tests.support import Member, Tenant
@@ -120,6 +121,42 @@ def test_idempotency_keys_are_honoured_per_item(
     reused = _batch(client, tenant.admin, [{**items[1], "subject": "Inna faktura"}])
     assert reused.status_code == 422
     assert reused.json()["errors"][0]["field"] == "items[0].idempotency_key"
+
+
+def test_a_key_repeated_inside_one_batch_makes_one_message(
+    client: TestClient, tenant: Tenant, account_id: int
+) -> None:
+    item = {"to": ["jan@example.test"], "subject": "Faktura 9", "idempotency_key": "fv-9"}
+    response = _batch(client, tenant.admin, [item, item])
+    assert response.status_code == 202, response.text
+    first, second = response.json()["items"]
+    assert first == second
+    assert _total(client, tenant.admin) == 1
+
+
+def test_a_key_taken_after_the_batch_looked_keys_up_is_answered_with_its_message(
+    client: TestClient, tenant: Tenant, account_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch looks every key up in one query; a key committed by another request between
+    that query and the batch's insert makes the insert fail, and the batch is redone item by
+    item, answering that key with the message the other request made."""
+    first = {"to": ["jan@example.test"], "subject": "Faktura 10", "idempotency_key": "fv-10"}
+    single = client.post("/api/v1/messages", headers=tenant.admin.headers, json=first)
+    assert single.status_code == 202
+    looked_up: list[list[str]] = []
+
+    def stale_lookup(session: object, keys: list[str]) -> dict[str, object]:
+        looked_up.append(list(keys))
+        return {}  # as if the other request had not committed yet
+
+    monkeypatch.setattr(messages_service, "messages_by_key", stale_lookup)
+    other = {"to": ["ola@example.test"], "subject": "Faktura 11", "idempotency_key": "fv-11"}
+    response = _batch(client, tenant.admin, [first, other])
+    assert response.status_code == 202, response.text
+    answers = response.json()["items"]
+    assert looked_up == [["fv-10", "fv-11"]]
+    assert answers[0] == single.json()
+    assert _total(client, tenant.admin) == 2
 
 
 def test_a_refused_item_stops_the_batch_and_says_which(

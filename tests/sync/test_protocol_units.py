@@ -3,10 +3,18 @@ and the tolerant header reader."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
+
+import pytest
 
 from postroom.enums import FolderRole
+from postroom.mail.connect import MAX_LINE, Connection
+from postroom.mail.errors import ProtocolError
 from postroom.mail.imap_responses import (
+    MAX_LINE_BYTES,
     ListedFolder,
     Response,
     fetch_items,
@@ -14,12 +22,15 @@ from postroom.mail.imap_responses import (
     parse_list,
     parse_status,
     parse_uid_set,
+    read_response,
     uid_set,
 )
 from postroom.mail.imap_sync_client import FolderStatus, ServerFolder, _selected
 from postroom.mail.parse import arrival_date, parse_message
 from postroom.services.sync_folders import assign_roles
 from postroom.services.sync_imap_download import cut_batches
+
+T = TypeVar("T")
 
 
 def _folder(name: str, *flags: str, delimiter: str = "/") -> ServerFolder:
@@ -129,3 +140,40 @@ def test_headers_are_read_tolerantly() -> None:
     assert parsed.message_id == "bez-nawiasow@example.test" and parsed.thread_root == "a@x"
     assert parsed.auto_submitted
     assert arrival_date(raw) == datetime(2024, 1, 2, 7, tzinfo=UTC)
+
+
+async def _from_server(payload: bytes, read: Callable[[Connection], Awaitable[T]]) -> T:
+    async def serve(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(payload)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=MAX_LINE)
+    try:
+        return await read(Connection(reader, writer, "127.0.0.1"))
+    finally:
+        writer.close()
+        server.close()
+
+
+async def test_a_vanished_line_longer_than_the_stream_buffer_is_read_whole() -> None:
+    """A large mailbox's VANISHED (EARLIER) answer lists scattered UIDs on one line, far past
+    the 64 KB a single read of the stream may hold."""
+    uids = list(range(1, 120_000, 2))  # no ranges: every UID written out, ~360 KB
+    line = b"* VANISHED (EARLIER) " + ",".join(map(str, uids)).encode() + b"\r\n"
+    assert len(line) > 5 * MAX_LINE
+    response = await _from_server(line + b"* 1 EXISTS\r\n", read_response)
+    assert response.fragments == (line.rstrip(b"\r\n"),)
+    assert _selected([response]).vanished == tuple(uids)
+
+
+async def test_a_line_past_the_callers_bound_is_a_protocol_error() -> None:
+    line = b"* OK " + b"x" * 300_000 + b"\r\n"
+    assert await _from_server(line, lambda conn: conn.read_line(400_000)) == line
+    with pytest.raises(ProtocolError, match="longer than 200000 bytes"):
+        await _from_server(line, lambda conn: conn.read_line(200_000))
+    with pytest.raises(ProtocolError, match=f"longer than {MAX_LINE} bytes"):
+        await _from_server(line, lambda conn: conn.read_line())  # SMTP, POP3: 64 KB
+    assert MAX_LINE_BYTES > 300_000

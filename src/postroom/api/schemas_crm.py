@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from postroom.api.schemas import Page
 from postroom.db.models_crm import WebhookEndpoint
-from postroom.enums import TaskStatus
+from postroom.enums import Channel, CommunicationStatus, DocumentKind, TaskStatus, TaxPeriod
 from postroom.services.webhooks import WebhookEvent
 
 # One line of text: no control characters (they have no place in a name, and CR/LF would
@@ -81,18 +81,61 @@ class ContactPublic(_FromRow):
     created_at: datetime
 
 
-class ClientCreate(_Strict):
+ZusDay = Annotated[
+    int,
+    Field(description="15 (budget units) or 20 (everyone else); null: pays no ZUS via the office."),
+]
+DocumentsDay = Annotated[
+    int, Field(description="Day of the following month (1–28) documents are due at the office.")
+]
+
+
+class ClientChannelFields(_Strict):
+    """F1–F3: how the client is reached and which deadlines apply to it. A new client has only
+    in-app and Web Push on; SMS can be turned on only once the office has enabled SMS."""
+
+    channel_email: bool = False
+    channel_sms: bool = Field(
+        default=False, description="Refused with sms_not_enabled while the office's SMS is off."
+    )
+    channel_inapp: bool = True
+    channel_webpush: bool = True
+    vat_period: TaxPeriod = TaxPeriod.MONTHLY
+    income_tax_period: TaxPeriod = TaxPeriod.MONTHLY
+    zus_day: ZusDay | None = 20
+    documents_day: DocumentsDay | None = 5
+
+
+class ClientCreate(ClientChannelFields):
     name: Name300
     domain: Domain | None = Field(default=None, description="Mail from this domain is theirs.")
     tax_id: TaxId | None = None
 
 
 class ClientUpdate(_Patch):
-    not_null: ClassVar[frozenset[str]] = frozenset({"name"})
+    not_null: ClassVar[frozenset[str]] = frozenset(
+        {
+            "name",
+            "channel_email",
+            "channel_sms",
+            "channel_inapp",
+            "channel_webpush",
+            "vat_period",
+            "income_tax_period",
+        }
+    )
 
     name: Name300 | None = None
     domain: Domain | None = None
     tax_id: TaxId | None = None
+    channel_email: bool | None = None
+    channel_sms: bool | None = None
+    channel_inapp: bool | None = None
+    channel_webpush: bool | None = None
+    vat_period: TaxPeriod | None = None
+    income_tax_period: TaxPeriod | None = None
+    zus_day: ZusDay | None = None
+    documents_day: DocumentsDay | None = None
 
 
 class ClientPublic(_FromRow):
@@ -102,6 +145,79 @@ class ClientPublic(_FromRow):
     tax_id: str | None
     created_from_mail_id: int | None
     created_at: datetime
+    channel_email: bool
+    channel_sms: bool
+    channel_inapp: bool
+    channel_webpush: bool
+    vat_period: TaxPeriod
+    income_tax_period: TaxPeriod
+    zus_day: int | None
+    documents_day: int | None
+
+
+class ClientChannelsBatch(_Strict):
+    """PATCH /clients/channels: one channel on or off for many clients (the list's bulk edit);
+    all of them or, when one id is unknown or SMS is refused, none."""
+
+    client_ids: list[int] = Field(min_length=1, max_length=1000)
+    channel: Channel
+    enabled: bool
+
+
+class ClientChannelsBatchResult(BaseModel):
+    items: list[ClientPublic]
+
+
+# Client messages (F1)
+
+
+class ClientNotifyRequest(_Strict):
+    """POST /clients/{id}/notify: one message over every channel enabled for the client."""
+
+    subject: Title
+    text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+    sms_text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = (
+        Field(default=None, description="The SMS version; by default a shortened text.")
+    )
+    url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = Field(
+        default=None, description="A link for the notification and push (added to e-mail)."
+    )
+    attachment_file_ids: list[int] = Field(
+        default_factory=list, max_length=50, description="Stored files (POST /files), e-mail."
+    )
+    document_kind: DocumentKind = DocumentKind.OTHER
+
+
+class ChannelOutcomePublic(BaseModel):
+    channel: Channel
+    status: CommunicationStatus
+    detail: str | None = Field(description="Why skipped or failed, in a sentence.")
+    communication_id: int = Field(description="Its row in the client's history.")
+    recipients: list[str]
+
+
+class ClientNotifyResult(BaseModel):
+    batch_key: str = Field(description="Common to the history rows of this message.")
+    outcomes: list[ChannelOutcomePublic] = Field(
+        description="One per channel enabled for the client; channels that are off are absent."
+    )
+
+
+class CommunicationPublic(_FromRow):
+    id: int
+    client_id: int
+    channel: Channel
+    status: CommunicationStatus
+    source: str = Field(description="notify, reminder, invoice_notice")
+    batch_key: str
+    subject: str
+    body_preview: str
+    detail: str | None
+    recipients: list[str]
+    outbox_message_id: int | None
+    created_by_user_id: int | None
+    created_at: datetime
+    updated_at: datetime
 
 
 # Tasks
@@ -136,19 +252,26 @@ class TaskPublic(_FromRow):
 
 class NotificationPublic(_FromRow):
     id: int
-    kind: str = Field(description="new_mail, …")
+    kind: str = Field(description="new_mail, client_message, …")
+    contact_id: int | None = Field(description="The client's contact person it is for, if any.")
     account_id: int | None
     title: str
     body: str
     count: int = Field(description="e.g. how many new messages one fetch brought")
     link: str | None
-    data: dict[str, Any] | None = Field(description="new_mail: account_id and message_ids")
+    data: dict[str, Any] | None = Field(
+        description="new_mail: account_id and message_ids; client_message: client_id and "
+        "communication_id"
+    )
     created_at: datetime
     read_at: datetime | None
 
 
 class NotificationPage(Page[NotificationPublic]):
-    unread: int = Field(description="The caller's unread notifications, whatever the filter.")
+    unread: int = Field(
+        description="Unread notifications of the feed (the caller's or the contact's), "
+        "whatever the filter."
+    )
 
 
 class ReadAllResult(BaseModel):

@@ -77,15 +77,30 @@ class Connection:
             return "", ""
         return str(tls.version()), cipher[0]
 
-    async def read_line(self) -> bytes:
-        try:
-            return await self._reader.readuntil(b"\n")
-        except asyncio.IncompleteReadError as exc:
-            raise ConnectionClosedError("The server closed the connection.") from exc
-        except asyncio.LimitOverrunError as exc:
-            raise ProtocolError(f"The server sent a line longer than {MAX_LINE} bytes.") from exc
-        except (ConnectionError, ssl.SSLError) as exc:
-            raise MailConnectionError(f"The connection broke: {exc}.") from exc
+    async def read_line(self, max_bytes: int = MAX_LINE) -> bytes:
+        """One line, CRLF kept. `max_bytes` above MAX_LINE lets a protocol take longer lines
+        (an IMAP VANISHED or SEARCH answer for a large mailbox lists UIDs on one line), read
+        in pieces of the stream's buffer size."""
+        pieces: list[bytes] = []
+        taken = 0
+        while True:
+            try:
+                line = await self._reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                raise ConnectionClosedError("The server closed the connection.") from exc
+            except asyncio.LimitOverrunError as exc:
+                taken += exc.consumed
+                if taken > max_bytes:
+                    raise ProtocolError(
+                        f"The server sent a line longer than {max_bytes} bytes."
+                    ) from exc
+                pieces.append(await self.read_exactly(exc.consumed))
+                continue
+            except (ConnectionError, ssl.SSLError) as exc:
+                raise MailConnectionError(f"The connection broke: {exc}.") from exc
+            if taken + len(line) > max_bytes:
+                raise ProtocolError(f"The server sent a line longer than {max_bytes} bytes.")
+            return b"".join((*pieces, line)) if pieces else line
 
     async def read_exactly(self, size: int) -> bytes:
         try:

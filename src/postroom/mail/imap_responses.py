@@ -18,6 +18,9 @@ from postroom.mail.imap_wire import decode_mailbox_name
 
 # A message can be large, but not unboundedly: a server announcing more is broken or hostile.
 MAX_LITERAL_BYTES = 1024 * 1024 * 1024
+# A response line (literals apart): a VANISHED (EARLIER) or SEARCH answer of a large mailbox
+# lists its UIDs on one line, ranges where they run on, so megabytes are possible.
+MAX_LINE_BYTES = 64 * 1024 * 1024
 MAX_LITERALS_PER_RESPONSE = 1000
 _LITERAL = re.compile(rb"\{(\d+)\+?\}\r?\n$")
 _TOKEN = re.compile(rb'[ \t]*(?:(\()|(\))|"((?:[^"\\]|\\.)*)"|([^\s()"]+))')
@@ -69,7 +72,7 @@ async def read_response(conn: Connection) -> Response:
     fragments: list[bytes] = []
     literals: list[bytes] = []
     for _ in range(MAX_LITERALS_PER_RESPONSE):
-        line = await conn.read_line()
+        line = await conn.read_line(MAX_LINE_BYTES)
         found = _LITERAL.search(line)
         if found is None:
             fragments.append(line.rstrip(b"\r\n"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from postroom.db.models import User
@@ -68,7 +69,31 @@ def submit_messages(
         raise ValidationError.for_field(
             "items", f"Send at most {MAX_BATCH} messages in one batch.", "too_many"
         )
+    try:
+        with session.begin_nested():
+            return _submit_all(session, actor, requests, runtime, extra_headers, batched=True)
+    except IntegrityError:
+        # Another transaction took one of the keys since the lookup: item by item, where each
+        # key's conflict is caught on its own and answered with the message made with it.
+        return _submit_all(session, actor, requests, runtime, extra_headers, batched=False)
+
+
+def _keys(requests: Sequence[MessageCreate]) -> list[str]:
+    return [r.idempotency_key for r in requests if r.idempotency_key is not None]
+
+
+def _submit_all(
+    session: Session,
+    actor: User,
+    requests: Sequence[MessageCreate],
+    runtime: Runtime,
+    extra_headers: Sequence[Sequence[tuple[str, str]]],
+    *,
+    batched: bool,
+) -> list[OutboxMessage]:
     senders = routing.SenderCache()
+    # One query for every key of the batch instead of a lookup and a savepoint per message.
+    batch_keys = messages.messages_by_key(session, _keys(requests)) if batched else None
     rows: list[OutboxMessage] = []
     problems: list[FieldProblem] = []
     for index, request in enumerate(requests):
@@ -82,6 +107,7 @@ def submit_messages(
                     senders=senders,
                     flush=False,  # one flush for all: the ORM inserts them many rows at a time
                     extra_headers=extra_headers[index] if extra_headers else (),
+                    batch_keys=batch_keys,
                 )
             )
         except ValidationError as exc:

@@ -288,6 +288,16 @@ def _by_key(session: Session, key: str) -> OutboxMessage | None:
     return session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
 
 
+def messages_by_key(session: Session, keys: Sequence[str]) -> dict[str, OutboxMessage]:
+    """The messages already made with any of `keys` (one query; a batch has ≤ 500)."""
+    if not keys:
+        return {}
+    found = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.idempotency_key.in_(set(keys)))
+    )
+    return {row.idempotency_key: row for row in found if row.idempotency_key is not None}
+
+
 def submit_message(
     session: Session,
     *,
@@ -299,15 +309,21 @@ def submit_message(
     extra_headers: Sequence[tuple[str, str]] = (),
     senders: routing.SenderCache | None = None,
     flush: bool = True,
+    batch_keys: dict[str, OutboxMessage] | None = None,
 ) -> OutboxMessage:
     """Choose the sender, build the MIME and queue it with its recipients, in `session`'s
     transaction. The same idempotency key returns the message made the first time.
     `extra_headers`: (name, folded value) fields a service adds, e.g. List-Unsubscribe.
     `senders`: the sender rules' reads, shared by the messages of one transaction.
-    `flush=False`: the row is only added (no id yet); the caller flushes many at once."""
+    `flush=False`: the row is only added (no id yet); the caller flushes many at once.
+    `batch_keys`: a batch's keys already looked up in one query (message_batch); the new row
+    is added to it, and a key taken meanwhile by another transaction fails the batch's flush
+    instead of being caught here one savepoint per message."""
     key = _idempotency_key(request, idempotency_key)
-    if key is not None and (existing := _by_key(session, key)) is not None:
-        return _replay(existing, actor, request)
+    if key is not None:
+        existing = batch_keys.get(key) if batch_keys is not None else _by_key(session, key)
+        if existing is not None:
+            return _replay(existing, actor, request)
     senders = senders if senders is not None else routing.SenderCache()
     check_links(session, actor, request, senders)
     choice = routing.choose_sender(
@@ -342,7 +358,9 @@ def submit_message(
             reply_to_given=request.reply_to is not None,
         )
     row = _outbox_row(actor, request, choice, built, runtime, key)
-    if key is None:
+    if key is not None and batch_keys is not None:
+        batch_keys[key] = row
+    if key is None or batch_keys is not None:
         session.add(row)
         if flush:
             session.flush()

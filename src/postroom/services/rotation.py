@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from postroom.db.models import Account
-from postroom.services import sender_domains, webhooks
+from postroom.services import sender_domains, vapid_keys, webhooks
 from postroom.services.runtime import Runtime
 
 ENCRYPTED_ACCOUNT_COLUMNS = (
@@ -49,4 +49,5 @@ def _reencrypt_company_secrets(runtime: Runtime) -> int:
     """Webhook signing secrets and DKIM private keys: few rows, one transaction."""
     with runtime.platform() as session:
         rotated = webhooks.reencrypt_secrets(session, runtime.secret_box)
+    rotated += vapid_keys.reencrypt_key(runtime)  # the platform's Web Push key (RFC 8292)
     return rotated + sender_domains.reencrypt_keys(runtime)

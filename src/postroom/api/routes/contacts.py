@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Response, status
 from postroom.api.deps import CallerDep, Limit, Offset
 from postroom.api.schemas import Page
 from postroom.api.schemas_crm import (
+    ClientChannelsBatch,
+    ClientChannelsBatchResult,
     ClientCreate,
     ClientPublic,
     ClientUpdate,
@@ -16,7 +18,7 @@ from postroom.api.schemas_crm import (
     ContactPublic,
     ContactUpdate,
 )
-from postroom.services import clients, contacts
+from postroom.services import client_channels, clients, contacts
 
 router = APIRouter(tags=["contacts"])
 Search = Annotated[
@@ -82,8 +84,24 @@ def list_clients(
 @router.post("/clients", status_code=status.HTTP_201_CREATED, response_model=ClientPublic)
 def create_client(body: ClientCreate, caller: CallerDep) -> ClientPublic:
     with caller.begin() as tx:
-        client = clients.create_client(tx.session, **body.model_dump())
+        given = body.model_dump(exclude_unset=True)
+        client = clients.create_client(
+            tx.session, name=body.name, domain=body.domain, tax_id=body.tax_id
+        )
+        # Fields left out keep the model's defaults (F1: only in-app and Web Push on).
+        client_channels.apply(tx.session, client, given)
+        tx.session.flush()
         return ClientPublic.model_validate(client)
+
+
+@router.patch("/clients/channels", response_model=ClientChannelsBatchResult)
+def set_channel(body: ClientChannelsBatch, caller: CallerDep) -> ClientChannelsBatchResult:
+    """One channel on or off for many clients at once (the client list's bulk edit)."""
+    with caller.begin() as tx:
+        changed = client_channels.set_channel(
+            tx.session, client_ids=body.client_ids, channel=body.channel, enabled=body.enabled
+        )
+        return ClientChannelsBatchResult(items=[ClientPublic.model_validate(c) for c in changed])
 
 
 @router.get("/clients/{client_id}", response_model=ClientPublic)
@@ -95,9 +113,10 @@ def get_client(client_id: int, caller: CallerDep) -> ClientPublic:
 @router.patch("/clients/{client_id}", response_model=ClientPublic)
 def update_client(client_id: int, body: ClientUpdate, caller: CallerDep) -> ClientPublic:
     with caller.begin() as tx:
-        client = clients.update_client(
-            tx.session, client_id=client_id, changes=body.model_dump(exclude_unset=True)
-        )
+        changes = body.model_dump(exclude_unset=True)
+        client = clients.update_client(tx.session, client_id=client_id, changes=changes)
+        client_channels.apply(tx.session, client, changes)
+        tx.session.flush()
         return ClientPublic.model_validate(client)
 
 

@@ -1,0 +1,1 @@
+"""SMS: segment counting, phone numbers, and one adapter per provider HTTP API."""
