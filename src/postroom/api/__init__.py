@@ -10,6 +10,7 @@ from postroom.api.routes import (
     accounts,
     autoconfig,
     campaigns,
+    client_notify,
     companies,
     contacts,
     domains,
@@ -60,4 +61,5 @@ def create_api_app(runtime: Runtime) -> FastAPI:
     app.include_router(mailsync.router)  # fetch now, fetch state (issue 6)
     app.include_router(templates.router)  # templates (issue 7)
     app.include_router(campaigns.router)  # serial sending (issue 7)
+    app.include_router(client_notify.router)  # client messages and history (issue 8)
     return app

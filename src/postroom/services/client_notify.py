@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from postroom.db.models import User
 from postroom.db.models_crm import Client
 from postroom.enums import Channel, CommunicationStatus, DocumentKind
-from postroom.errors import PostroomError
+from postroom.errors import ConflictError, NotFoundError, PostroomError, ValidationError
 from postroom.services import client_notify_channels as channels
-from postroom.services import communications
+from postroom.services import communications, files
 from postroom.services.runtime import Runtime
 
 # The order outcomes are reported and history rows written in.
@@ -57,6 +57,29 @@ def enabled_channels(client: Client) -> list[Channel]:
         Channel.WEBPUSH: client.channel_webpush,
     }
     return [channel for channel in CHANNEL_ORDER if switches[channel]]
+
+
+def require_some_channel(client: Client) -> None:
+    """A request to notify a client with every channel off would reach no one: say so."""
+    if not enabled_channels(client):
+        raise ConflictError(
+            f"Every channel of client {client.id} is off, so the message would reach no one; "
+            "turn a channel on for the client first.",
+            code="no_channel_enabled",
+        )
+
+
+def check_attachments(session: Session, *, actor: User, file_ids: tuple[int, ...]) -> None:
+    """Refuse unknown files before anything is queued (the e-mail would fail on them)."""
+    for index, file_id in enumerate(file_ids):
+        try:
+            files.get_file(session, actor=actor, file_id=file_id)
+        except NotFoundError:
+            raise ValidationError.for_field(
+                f"attachment_file_ids[{index}]",
+                f"There is no file {file_id}; upload it first (POST /files).",
+                "unknown_file",
+            ) from None
 
 
 def _attempt(

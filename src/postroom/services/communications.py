@@ -220,6 +220,15 @@ def list_history(
     if filters.source is not None:
         conditions.append(ClientCommunication.source == filters.source)
     if filters.status is not None:
+        # The filter compares stored statuses: bring the client's live rows up to date first.
+        refresh_rows(
+            session,
+            session.scalars(
+                select(ClientCommunication).where(
+                    *conditions, ClientCommunication.status.in_(LIVE)
+                )
+            ),
+        )
         conditions.append(ClientCommunication.status == filters.status)
     total = session.scalar(
         select(func.count()).select_from(ClientCommunication).where(*conditions)

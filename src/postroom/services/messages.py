@@ -288,6 +288,14 @@ def _by_key(session: Session, key: str) -> OutboxMessage | None:
     return session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
 
 
+def _made_before(
+    session: Session, key: str | None, batch_keys: dict[str, OutboxMessage] | None
+) -> OutboxMessage | None:
+    if key is None:
+        return None
+    return batch_keys.get(key) if batch_keys is not None else _by_key(session, key)
+
+
 def messages_by_key(session: Session, keys: Sequence[str]) -> dict[str, OutboxMessage]:
     """The messages already made with any of `keys` (one query; a batch has ≤ 500)."""
     if not keys:
@@ -320,10 +328,8 @@ def submit_message(
     is added to it, and a key taken meanwhile by another transaction fails the batch's flush
     instead of being caught here one savepoint per message."""
     key = _idempotency_key(request, idempotency_key)
-    if key is not None:
-        existing = batch_keys.get(key) if batch_keys is not None else _by_key(session, key)
-        if existing is not None:
-            return _replay(existing, actor, request)
+    if (existing := _made_before(session, key, batch_keys)) is not None:
+        return _replay(existing, actor, request)
     senders = senders if senders is not None else routing.SenderCache()
     check_links(session, actor, request, senders)
     choice = routing.choose_sender(
