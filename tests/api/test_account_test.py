@@ -147,6 +147,8 @@ def test_send_a_test_message_to_myself(
 def test_a_test_ends_within_its_time_limit(
     client: TestClient, tenant: Tenant, mailenv: MailEnv, runtime: Runtime
 ) -> None:
+    default_bound = runtime.settings.account_test_timeout_seconds
+    assert default_bound >= 12.0
     runtime.settings = runtime.settings.model_copy(update={"account_test_timeout_seconds": 2.0})
     with silent_listener() as port:
         body = working_settings(mailenv, smtp_port=port)
@@ -155,7 +157,9 @@ def test_a_test_ends_within_its_time_limit(
         elapsed = time.monotonic() - started
     step = _failed(response.json()["outgoing"])
     assert (step["name"], step["advice"]) == ("greeting", "use_implicit_tls")
-    assert elapsed < 3.0
+    # The setting, not the default bound, ended it (the default is far longer); a margin for a
+    # loaded machine, since this tells the two bounds apart and times nothing else.
+    assert elapsed < default_bound / 2
 
 
 def test_testing_a_saved_account_counts_for_its_health(

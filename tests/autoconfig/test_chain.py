@@ -130,7 +130,7 @@ async def test_dns_that_never_answers_costs_at_most_the_bound(
     elapsed = time.monotonic() - started
 
     assert proposal.source == "none"
-    assert 0.9 < elapsed < 1.5
+    assert elapsed < 10.0  # the 1 s bound, not the 30 s DNS timeout (a margin for a busy machine)
     assert dns_server.queries == []  # silent: nothing was answered, the bound did the work
 
 
@@ -149,7 +149,7 @@ async def test_a_hanging_https_server_never_holds_the_answer_past_the_bound(
     assert hanging.accepted >= 1
     # The higher-priority autoconfig never finished: at the bound the best answer so far wins.
     assert proposal.source == "mx:google"
-    assert 0.9 < elapsed < 1.5
+    assert elapsed < 10.0  # the 1 s bound, not the 30 s HTTP timeout
     assert asyncio.all_tasks() == {asyncio.current_task()}  # nothing left running
 
 
@@ -165,7 +165,7 @@ async def test_the_http_timeout_lets_a_lower_source_answer_early(
     proposal = await discover(EmailAddress.parse("jan@slow.test"), config)
 
     assert proposal.source == "mx:google"
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 4.0  # the 0.3 s HTTP timeout, not the 5 s bound
 
 
 async def test_internal_addresses_are_not_contacted_unless_allowed(

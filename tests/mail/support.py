@@ -104,6 +104,37 @@ def silent_listener() -> Iterator[int]:
 
 
 @dataclass
+class SilentServers:
+    """Ports that accept TCP and never say a word, counting connections open at once."""
+
+    ports: list[int] = field(default_factory=list)
+    open_now: int = 0
+    most_open: int = 0
+
+
+@asynccontextmanager
+async def silent_servers(count: int) -> AsyncIterator[SilentServers]:
+    state = SilentServers()
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        state.open_now += 1
+        state.most_open = max(state.most_open, state.open_now)
+        try:
+            await reader.read()  # until the client gives up and closes
+        finally:
+            state.open_now -= 1
+            writer.close()
+
+    servers = [await asyncio.start_server(hold, "127.0.0.1", 0) for _ in range(count)]
+    state.ports = [int(server.sockets[0].getsockname()[1]) for server in servers]
+    try:
+        yield state
+    finally:
+        for server in servers:
+            server.close()
+
+
+@dataclass
 class ScriptedServer:
     """A line server that greets, then answers each line it receives with the next reply."""
 

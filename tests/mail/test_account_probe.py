@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from postroom.enums import IncomingProtocol, Security
 from postroom.mail.account_probe import AccountTarget, probe_account
 from postroom.mail.probe_common import ProbeOptions
@@ -17,6 +15,7 @@ from tests.mail.support import (
     names,
     options,
     silent_listener,
+    silent_servers,
     smtp_target,
 )
 
@@ -26,20 +25,31 @@ def _smtp(mailenv: MailEnv) -> SmtpTarget:
 
 
 async def test_both_servers_are_tested_at_once(mailenv: MailEnv) -> None:
+    """Both sides wait for a server that never answers; tested one after the other, no two
+    connections would ever be open together."""
+    async with silent_servers(2) as silent:
+        target = AccountTarget(
+            outgoing=smtp_target(mailenv.host, silent.ports[0], Security.STARTTLS),
+            incoming=mailbox_target(mailenv, silent.ports[1], Security.STARTTLS),
+            incoming_protocol=IncomingProtocol.IMAP,
+        )
+        report = await probe_account(target, options(mailenv.ca_file, timeout=2.0))
+    assert silent.most_open == 2
+    assert report.incoming is not None and failed(report.incoming).name is StepName.GREETING
+    assert report.outgoing is not None and failed(report.outgoing).name is StepName.GREETING
+
+
+async def test_one_side_failing_does_not_fail_the_other(mailenv: MailEnv) -> None:
     with silent_listener() as silent:
         target = AccountTarget(
             outgoing=smtp_target(mailenv.host, silent, Security.STARTTLS),
             incoming=mailbox_target(mailenv, mailenv.imaps_port, Security.TLS),
             incoming_protocol=IncomingProtocol.IMAP,
         )
-        started = time.monotonic()
         report = await probe_account(target, options(mailenv.ca_file, timeout=2.0))
-        elapsed = time.monotonic() - started
-    assert report.incoming is not None and report.incoming.ok  # not held up by the other side
-    assert report.incoming.duration_ms < 1500
+    assert report.incoming is not None and report.incoming.ok  # not failed by the other side
     assert report.outgoing is not None and failed(report.outgoing).name is StepName.GREETING
     assert not report.ok
-    assert elapsed < 2.5  # the whole test, both sides and closing, within the limit
     assert report.summary().startswith("The SMTP test (127.0.0.1:")
 
 
