@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from postroom.errors import PostroomError
+from postroom.storage.durable import fsync_directory
 
 CHUNK_BYTES = 1024 * 1024
 _KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -82,7 +83,7 @@ class FileStore:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        _fsync_directory(target.parent)
+        fsync_directory(target.parent)
         return StoredBlob(key=key, size=size, sha256=digest.hexdigest())
 
     def path(self, key: str) -> Path:
@@ -107,7 +108,7 @@ class FileStore:
         path = self._path(key)
         if path.parent.is_dir():
             path.unlink(missing_ok=True)
-            _fsync_directory(path.parent)
+            fsync_directory(path.parent)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -129,12 +130,3 @@ class FileStore:
                         path.unlink()
                     elif _KEY.match(path.name):
                         yield path.name
-
-
-def _fsync_directory(directory: Path) -> None:
-    # The rename (or unlink) is durable only once the directory entry is on disk.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

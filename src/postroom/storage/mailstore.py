@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from postroom.storage.durable import fsync_directory
 from postroom.storage.files import StoredBlobMissingError
 
 _KEY_LENGTH = 32
@@ -129,12 +130,4 @@ def _make_durable(root: Path, written: Sequence[Path]) -> None:
         finally:
             os.close(fd)
     for directory in {target.parent for target in written}:
-        _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        fsync_directory(directory)
