@@ -63,7 +63,8 @@ def test_senders_come_in_the_order_of_the_rules(
         (RELAY_FROM, "relay", "relay", False),
     ]
     assert body["items"][-1]["account_id"] is None
-    assert body["items"][-1]["display_name"] == "Biuro Rachunkowe Alfa"
+    # What relay mail really shows: the company, and who sends for it (issue 9).
+    assert body["items"][-1]["display_name"] == "Biuro Rachunkowe Alfa via Postroom"
     # Outside the project its account is not offered (B4).
     outside = [i["address"] for i in _senders(client, user)["items"]]
     assert outside == ["anna@alfa.example.test", "biuro@alfa.example.test", RELAY_FROM]

@@ -231,7 +231,10 @@ def test_senders_are_listed_in_rule_order(
         ("relay", SenderRule.RELAY, SenderKind.RELAY, False),
     ]
     assert (options[0].address, options[0].display_name) == ("own_p@alfa.example.test", "OWN_P")
-    assert (options[-1].address, options[-1].display_name) == (RELAY_FROM, "Biuro Rachunkowe Alfa")
+    assert (options[-1].address, options[-1].display_name) == (
+        RELAY_FROM,
+        "Biuro Rachunkowe Alfa via Postroom",
+    )
 
 
 def test_another_companys_project_does_not_exist(

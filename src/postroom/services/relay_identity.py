@@ -92,13 +92,20 @@ def identity_for(
         key = sender_domains.private_key(row, box)
         signer = RelaySigner(row.domain, row.dkim_selector, key)
         return RelayIdentity(company.name, actor.email, None, signer)
-    relay_address = settings.relay_from_address or actor.email
+    name, address = relay_from(session, actor=actor, settings=settings)
     return RelayIdentity(
-        via_name(company.name, settings),
-        relay_address,
-        None if reply_to_given else actor.email,
-        platform_signer(settings),
+        name, address, None if reply_to_given else actor.email, platform_signer(settings)
     )
+
+
+def relay_from(session: Session, *, actor: User, settings: Settings) -> tuple[str, str]:
+    """(display name, address) relay mail of `actor` goes out From: the user's own address
+    when its domain is verified, else "<company> via <platform>" at the relay's address.
+    What the sender picker shows, and what identity_for puts in the message."""
+    company = get_company(session, actor.company_id)
+    if sender_domains.verified_domain(session, domain_of(actor.email)) is not None:
+        return company.name, actor.email
+    return via_name(company.name, settings), settings.relay_from_address or actor.email
 
 
 def apply_identity(raw: bytes, identity: RelayIdentity) -> bytes:

@@ -21,7 +21,7 @@ from postroom.config import Settings
 from postroom.db.models import Account, Company, Project, User
 from postroom.enums import DocumentKind, EmailMode
 from postroom.errors import NotFoundError, RefusalReason, SendingRefusedError, ValidationError
-from postroom.services import access, relay
+from postroom.services import access, relay, relay_identity
 from postroom.services.companies import get_company
 from postroom.services.projects import get_project
 
@@ -185,7 +185,7 @@ def choose_sender(
         document_kind=document_kind,
         from_own_template=from_own_template,
     )
-    return SenderChoice(None, True, SenderRule.RELAY, _relay_identity(company, actor, settings))
+    return SenderChoice(None, True, SenderRule.RELAY, _relay_identity(session, actor, settings))
 
 
 def list_senders(
@@ -205,7 +205,7 @@ def list_senders(
     default = _automatic(candidates)
     options = [_option(c, default=c is default) for c in candidates]
     if company.email_mode is EmailMode.RELAY and relay.relay_configured(settings):
-        identity = _relay_identity(company, actor, settings)
+        identity = _relay_identity(session, actor, settings)
         options.append(
             SenderOption(
                 account_id=None,
@@ -319,14 +319,15 @@ def _account_choice(account: Account, rule: SenderRule) -> SenderChoice:
     return SenderChoice(account, False, rule, identity)
 
 
-def _relay_identity(company: Company, actor: User, settings: Settings) -> SenderIdentity:
-    """From: the company's name at the platform's address; replies go to the user (C5)."""
-    address = relay.relay_address(settings)
+def _relay_identity(session: Session, actor: User, settings: Settings) -> SenderIdentity:
+    """From as relay mail really goes out (relay_identity.relay_from: the user's address on a
+    verified domain, else "<company> via <platform>"); replies go to the user (C5)."""
+    display_name, from_address = relay_identity.relay_from(session, actor=actor, settings=settings)
     return SenderIdentity(
-        from_address=address,
-        display_name=company.name,
+        from_address=from_address,
+        display_name=display_name,
         reply_to=actor.email,
-        envelope_from=address,
+        envelope_from=relay.relay_address(settings),
     )
 
 
