@@ -166,6 +166,10 @@ class MailSyncState(TenantOwned, Base):
     # Set when the first full import finishes; mail stored before that is history.
     first_import_done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     supports_idle: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # One IDLE watcher per account across workers: the worker holding an unexpired lease
+    # watches it (renewed at each refresh of the watched set; services/sync_schedule.py).
+    idle_owner: Mapped[str | None] = mapped_column(String(100), default=None)
+    idle_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
 class Pop3SeenUidl(TenantOwned, Base):

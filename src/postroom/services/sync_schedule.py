@@ -102,26 +102,6 @@ def due_fetches(
     return [DueFetch(company_id, account_id) for company_id, account_id in session.execute(query)]
 
 
-def idle_candidates(session: Session, *, limit: int) -> list[DueFetch]:
-    """IMAP accounts to watch with IDLE: fetchable, and not known to lack IDLE (a platform
-    query, like `due_fetches`)."""
-    query = (
-        select(Account.company_id, Account.id)
-        .outerjoin(MailSyncState, MailSyncState.account_id == Account.id)
-        .where(
-            Account.active.is_(True),
-            Account.needs_attention.is_(False),
-            Account.incoming_protocol == IncomingProtocol.IMAP,
-            Account.incoming_host != "",
-            Account.incoming_port.is_not(None),
-            or_(MailSyncState.supports_idle.is_(None), MailSyncState.supports_idle.is_(True)),
-        )
-        .order_by(Account.id)
-        .limit(limit)
-    )
-    return [DueFetch(company_id, account_id) for company_id, account_id in session.execute(query)]
-
-
 def mark_requested(session: Session, account_id: int, *, now: datetime | None = None) -> None:
     """A change seen by IDLE while another worker held the account: fetch again after it."""
     state = session.get(MailSyncState, account_id)

@@ -149,7 +149,9 @@ async def run_fetching(
         concurrency=settings.fetch_concurrency,
         poll_seconds=settings.fetch_poll_seconds,
     )
-    watchers = IdleWatchers(runtime, fetches.trigger, limit=settings.fetch_idle_max_accounts)
+    watchers = IdleWatchers(
+        runtime, fetches.trigger, limit=settings.fetch_idle_max_accounts, owner=fetches.worker_id
+    )
     log.info("fetching started", extra={"worker": fetches.worker_id, "idle": settings.fetch_idle})
     tasks = [asyncio.create_task(fetches.run(stop))]
     if settings.fetch_idle:

@@ -1,8 +1,11 @@
 """IDLE watchers: one IMAP connection per account waits in its INBOX and triggers a fetch on change.
 
 The set of watched accounts is refreshed from the database every half minute: new IMAP
-accounts get a watcher, inactive or changed ones lose it. A broken connection is retried
-with a growing pause; a server without IDLE is noted and left to the schedule.
+accounts get a watcher, inactive or changed ones lose it. Each account is watched by one
+worker only: the refresh claims and renews IDLE leases (services/idle_leases.py), and a
+stopping worker releases its own so that another takes them over at its next refresh. A
+broken connection is retried with a growing pause; a server without IDLE is noted and left
+to the schedule.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from postroom.services import sync_schedule
+from postroom.services import idle_leases, sync_schedule
 from postroom.services.runtime import Runtime
 from postroom.services.sync_idle import IdleNotSupportedError, watch_inbox, watched_account
 from postroom.services.sync_schedule import DueFetch
@@ -32,6 +35,7 @@ class IdleWatchers:
     runtime: Runtime
     on_change: Callable[[DueFetch], None]
     limit: int
+    owner: str  # this worker, as the IDLE leases name it
     refresh_seconds: float = REFRESH_SECONDS
     watchers: dict[int, asyncio.Task[None]] = field(default_factory=dict)
 
@@ -47,10 +51,26 @@ class IdleWatchers:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             self.watchers.clear()
+            try:
+                await asyncio.to_thread(self._release)
+            except Exception:  # the leases then expire on their own
+                log.exception("releasing IDLE leases failed")
+
+    @property
+    def lease_seconds(self) -> float:
+        # Three refreshes: a slow refresh or two never lose a lease; a dead worker's accounts
+        # are watched again within this time plus one refresh of another worker.
+        return 3 * self.refresh_seconds
 
     def _candidates(self) -> list[DueFetch]:
         with self.runtime.platform() as session:
-            return sync_schedule.idle_candidates(session, limit=self.limit)
+            return idle_leases.claim_idle(
+                session, owner=self.owner, limit=self.limit, lease_seconds=self.lease_seconds
+            )
+
+    def _release(self) -> None:
+        with self.runtime.platform() as session:
+            idle_leases.release_idle(session, owner=self.owner)
 
     async def refresh(self) -> None:
         try:
