@@ -140,6 +140,10 @@ def test_pause_holds_the_queued_messages_and_resume_gives_them_back(
     assert paused.status_code == 200, paused.text
     assert (paused.json()["affected"], paused.json()["campaign"]["status"]) == (3, "paused")
     assert _next_attempts(runtime, tenant, campaign) == [HELD_UNTIL] * 3
+    held = client.get(
+        f"/api/v1/messages/{_ids(runtime, tenant, campaign)[0]}", headers=tenant.admin.headers
+    ).json()
+    assert (held["held"], held["next_attempt_at"], held["status"]) == (True, None, "queued")
     assert feed(runtime, tenant, campaign, now=T0 + timedelta(minutes=5)).queued == 0
     resumed = client.post(f"/api/v1/campaigns/{campaign}/resume", headers=tenant.admin.headers)
     assert (resumed.json()["affected"], resumed.json()["campaign"]["status"]) == (3, "running")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Self
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from postroom.db.models_outbox import Draft
 from postroom.enums import (
@@ -15,6 +16,7 @@ from postroom.enums import (
     RecipientStatus,
     SentCopyStatus,
 )
+from postroom.services.campaign_outbox import is_held
 from postroom.services.drafts import fields_of
 from postroom.services.message_schemas import DraftWrite
 
@@ -70,9 +72,20 @@ class MessageSummary(_FromRow):
     attempt_count: int
     last_code: int | None
     last_reply: str | None
-    next_attempt_at: datetime
+    next_attempt_at: datetime | None = Field(
+        description="When it is tried next; null while held by a paused campaign."
+    )
+    held: bool = Field(
+        default=False, description="Held by a paused campaign: it goes when that is resumed."
+    )
     sent_at: datetime | None
     created_at: datetime
+
+    @model_validator(mode="after")
+    def _held(self) -> Self:
+        if is_held(self):
+            self.held, self.next_attempt_at = True, None
+        return self
 
 
 class MessagePublic(MessageSummary):

@@ -92,3 +92,8 @@ def withdrawn(company_id: int, campaign_id: int) -> Select[tuple[int]]:
         M.status == MessageStatus.FAILED.value,
         M.last_reply == CANCELLED_REPLY,
     )
+
+
+def is_held(message: Any) -> bool:
+    """Held by a paused campaign (an outbox row, or anything with its next_attempt_at)."""
+    return bool(message.next_attempt_at is not None and message.next_attempt_at >= HELD_UNTIL)

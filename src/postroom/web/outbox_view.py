@@ -7,6 +7,7 @@ from datetime import datetime
 
 from postroom.db.models_outbox import OutboxMessage
 from postroom.enums import AttemptOutcome, MessageStatus, RecipientKind, RecipientStatus
+from postroom.services.campaign_outbox import is_held
 from postroom.web.i18n import N_, Translator
 from postroom.web.sending_labels import ATTEMPT_OUTCOMES, IN_PROGRESS, SENT_COPIES, human_size
 
@@ -16,6 +17,7 @@ EVENT_TITLES = {
     "attempt": N_("Attempt {n}"),
     "sending": N_("Being handed to the server now"),
     "retry": N_("Next attempt"),
+    "held": N_("Held: the campaign is paused; it goes when the campaign is resumed"),
     "sent": N_("Sent"),
     "copy": N_("Copy in the Sent folder"),
     "bounced": N_("Bounced by {address}"),
@@ -116,6 +118,8 @@ def _state(message: OutboxMessage, translate: Translator) -> list[TimelineEvent]
     status = message.status
     if status is MessageStatus.SENDING:
         return [TimelineEvent(None, "sending", translate(EVENT_TITLES["sending"]))]
+    if status in (MessageStatus.QUEUED, MessageStatus.RETRYING) and is_held(message):
+        return [TimelineEvent(None, "held", translate(EVENT_TITLES["held"]))]
     if status is MessageStatus.RETRYING or (status is MessageStatus.QUEUED and message.attempts):
         title = translate(EVENT_TITLES["retry"])
         return [TimelineEvent(message.next_attempt_at, "retry", title, until=message.deadline_at)]
