@@ -15,6 +15,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _begin_before_savepoint)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -26,6 +27,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_before_savepoint(connection: Any, _name: str | None) -> None:
+    """Python's sqlite3 driver opens a transaction only at the first INSERT/UPDATE/DELETE, so a
+    SAVEPOINT that comes first would itself start the transaction, and its RELEASE commit it for
+    good: a later rollback of the whole would not undo it (a row half-written behind a refusal).
+    Beginning the transaction first keeps the savepoint inside it. Reads before the first write
+    still run outside a transaction, as before, so no snapshot is held that a writer could
+    invalidate (SQLITE_BUSY_SNAPSHOT)."""
+    driver_connection = connection.connection.dbapi_connection
+    if driver_connection is not None and not driver_connection.in_transaction:
+        driver_connection.execute("BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
