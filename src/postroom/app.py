@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from postroom.api import create_api_app
 from postroom.services.runtime import Runtime
+from postroom.services.vapid_keys import ensure_vapid_key
 from postroom.web import create_web_app
 from postroom.worker.loop import run_worker
 
@@ -19,6 +20,8 @@ def create_app(runtime: Runtime, *, with_worker: bool = False) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Web Push: browsers subscribe with the platform's VAPID public key (docs/webpush.md).
+        await asyncio.to_thread(ensure_vapid_key, runtime)
         if not with_worker:
             yield
             return

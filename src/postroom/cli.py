@@ -13,6 +13,7 @@ from contextlib import contextmanager
 import click
 from sqlalchemy import select
 
+from postroom.cli_reminders import reminders as reminders_commands
 from postroom.config import Settings, load_settings
 from postroom.db.migrate import upgrade
 from postroom.db.models import User
@@ -425,3 +426,6 @@ def campaign_status(campaign_id: int, follow: bool) -> None:
 def run() -> None:
     """Console entry point."""
     main()
+
+
+main.add_command(reminders_commands)  # deadline reminders (issue 8)

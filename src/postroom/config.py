@@ -179,6 +179,11 @@ class Settings(BaseSettings):
     freemail_domains_file: FilePath | None = None  # checked at start: it must exist
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     webhook_retry_deadline_hours: float = Field(default=24.0, gt=0)
+    # Notification stream (docs/api.md "Notifications"): how often an open stream looks in
+    # the database for new notifications (every worker process sees every other's), and the
+    # longest silence before a heartbeat comment keeps proxies from closing it.
+    notification_stream_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    notification_stream_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
     # Campaigns (docs/campaigns.md): rows one campaign may have, rows rendered and queued per
     # transaction by the worker's feeder, how many days a survey is answered after its campaign
     # started, the largest CSV/XLSX upload of rows.
@@ -212,7 +217,9 @@ class Settings(BaseSettings):
     twilio_messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
     twilio_base_url: str = "https://api.twilio.com"
     sms_price_list: str = Field(default="standard-2026", min_length=1, max_length=100)
-    sms_price_per_segment: Decimal = Field(default=Decimal("0.16"), ge=0, max_digits=10, decimal_places=4)
+    sms_price_per_segment: Decimal = Field(
+        default=Decimal("0.16"), ge=0, max_digits=10, decimal_places=4
+    )
     sms_currency: str = Field(default="PLN", pattern=r"^[A-Z]{3}$")
     sms_retry_deadline_hours: float = Field(default=24.0, gt=0)
     sms_timeout_seconds: float = Field(default=15.0, gt=0, le=120)

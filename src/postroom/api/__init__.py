@@ -18,6 +18,7 @@ from postroom.api.routes import (
     files,
     folders,
     groups,
+    invoices,
     mail,
     mail_actions,
     mailsync,
@@ -26,7 +27,10 @@ from postroom.api.routes import (
     notifications,
     oauth,
     projects,
+    push,
+    reminders,
     senders,
+    sms,
     tasks,
     templates,
     users,
@@ -61,5 +65,9 @@ def create_api_app(runtime: Runtime) -> FastAPI:
     app.include_router(mailsync.router)  # fetch now, fetch state (issue 6)
     app.include_router(templates.router)  # templates (issue 7)
     app.include_router(campaigns.router)  # serial sending (issue 7)
+    app.include_router(sms.router)  # SMS with cost acceptance (issue 8)
+    app.include_router(push.router)  # Web Push: VAPID key, push links (issue 8)
     app.include_router(client_notify.router)  # client messages and history (issue 8)
+    app.include_router(reminders.router)  # deadline reminders, upcoming (issue 8)
+    app.include_router(invoices.router)  # unpaid invoices and dunning notices (issue 8)
     return app

@@ -59,6 +59,8 @@ class PushResult:
     status: int | None = None  # the push service's HTTP status, None when none answered
     detail: str | None = None  # the push service's answer or the network error, shortened
     retry_after_seconds: float | None = None  # from Retry-After, for 429 and 503
+    # No connection could be made: another address of the same host may still answer.
+    unreachable: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ class _PinnedSession(requests.Session):
         )
         self.mount("https://", adapter)
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         # A redirect could lead to an address the policy refuses.
         kwargs["allow_redirects"] = False
         return super().request(*args, **kwargs)
@@ -216,8 +218,7 @@ def send_push(
         return PushResult(
             PushOutcome.PERMANENT,
             None,
-            f"The message is {len(payload)} bytes; Web Push carries at most "
-            f"{MAX_PLAINTEXT_BYTES}.",
+            f"The message is {len(payload)} bytes; Web Push carries at most {MAX_PLAINTEXT_BYTES}.",
         )
     url, host_header, origin = _pinned_url(target.endpoint, address)
     claims: dict[str, str | int] = {
@@ -245,7 +246,11 @@ def send_push(
         # Raised before any request: the subscription's keys could not be used.
         return PushResult(PushOutcome.PERMANENT, None, _short(str(exc)))
     except requests.RequestException as exc:
-        return PushResult(PushOutcome.TEMPORARY, None, _short(f"{type(exc).__name__}: {exc}"))
+        detail = _short(f"{type(exc).__name__}: {exc}")
+        unreachable = isinstance(exc, requests.ConnectionError) and not isinstance(
+            exc, (requests.ReadTimeout, requests.exceptions.SSLError)
+        )
+        return PushResult(PushOutcome.TEMPORARY, None, detail, unreachable=unreachable)
     finally:
         session.close()
     assert isinstance(response, requests.Response)  # curl=False: always a response

@@ -92,16 +92,29 @@ def checked_changes(session: Session, changes: dict[str, Any]) -> dict[str, Any]
     return checked
 
 
-def apply(session: Session, client: Client, changes: dict[str, Any]) -> Client:
-    """Set the channel and profile fields named in `changes`. Turning SMS on (it was off)
-    while the office's SMS is off is refused with `sms_not_enabled`; turning it off always
-    works. Nothing is changed when any field is refused."""
+def check(
+    session: Session, changes: dict[str, Any], client: Client | None = None
+) -> dict[str, Any]:
+    """The channel and profile fields of `changes`, checked, before anything is written (a
+    new client: `client` None). Turning SMS on (it was off) while the office's SMS is off is
+    refused with `sms_not_enabled`; turning it off always works."""
     checked = checked_changes(session, changes)
-    if checked.get("channel_sms") is True and not client.channel_sms:
+    was_on = client is not None and client.channel_sms
+    if checked.get("channel_sms") is True and not was_on:
         require_sms_enabled(session)
+    return checked
+
+
+def assign(client: Client, checked: dict[str, Any]) -> Client:
+    """Set the fields `check` returned."""
     for name, value in checked.items():
         setattr(client, name, value)
     return client
+
+
+def apply(session: Session, client: Client, changes: dict[str, Any]) -> Client:
+    """`check` then `assign`: nothing is changed when any field is refused."""
+    return assign(client, check(session, changes, client))
 
 
 def set_channel(
@@ -110,9 +123,7 @@ def set_channel(
     """The client list's bulk switch: one channel on or off for many clients, all or none.
     An id that is not the company's client is NotFoundError, and nothing changes."""
     wanted = list(dict.fromkeys(client_ids))
-    found = {
-        c.id: c for c in session.scalars(select(Client).where(Client.id.in_(wanted)))
-    }
+    found = {c.id: c for c in session.scalars(select(Client).where(Client.id.in_(wanted)))}
     missing = [i for i in wanted if i not in found]
     if missing:
         listed = ", ".join(str(i) for i in missing)

@@ -137,7 +137,8 @@ def _sms_states(session: Session, ids: list[int]) -> dict[int, list[_State]]:
         .order_by(SmsMessage.id)
     )
     for communication_id, status, error in rows:
-        found[communication_id].append(_State(_SMS[status], error))
+        if communication_id is not None:  # the query's filter: never None
+            found[communication_id].append(_State(_SMS[status], error))
     return found
 
 
@@ -151,7 +152,8 @@ def _push_states(session: Session, ids: list[int]) -> dict[int, list[_State]]:
     for communication_id, status, error in rows:
         if status is PushStatus.EXPIRED and not error:
             error = _EXPIRED_SUBSCRIPTION
-        found[communication_id].append(_State(_PUSH[status], error))
+        if communication_id is not None:  # the query's filter: never None
+            found[communication_id].append(_State(_PUSH[status], error))
     return found
 
 
@@ -224,15 +226,11 @@ def list_history(
         refresh_rows(
             session,
             session.scalars(
-                select(ClientCommunication).where(
-                    *conditions, ClientCommunication.status.in_(LIVE)
-                )
+                select(ClientCommunication).where(*conditions, ClientCommunication.status.in_(LIVE))
             ),
         )
         conditions.append(ClientCommunication.status == filters.status)
-    total = session.scalar(
-        select(func.count()).select_from(ClientCommunication).where(*conditions)
-    )
+    total = session.scalar(select(func.count()).select_from(ClientCommunication).where(*conditions))
     rows = list(
         session.scalars(
             select(ClientCommunication)

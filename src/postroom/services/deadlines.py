@@ -98,7 +98,7 @@ def next_working_day(day: date) -> date:
 
 def _day_in_month(year: int, month: int, day: int) -> date:
     """The day, or the month's last day when the month is shorter (a documents day of 31)."""
-    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+    return date(year, month, max(1, min(day, calendar.monthrange(year, month)[1])))
 
 
 def _month_after(period: Period) -> tuple[int, int]:
@@ -169,7 +169,9 @@ def deadlines_between(
     # (Christmas to New Year), so periods from two months before `start` cover it.
     months = _months_between(_add_months(start, -2), end)
     if _tax_period(kind, profile) is TaxPeriod.QUARTERLY:
-        periods = [Period(p.year, quarter=p.last_month // 3) for p in months if p.last_month % 3 == 0]
+        periods = [
+            Period(p.year, quarter=p.last_month // 3) for p in months if p.last_month % 3 == 0
+        ]
     else:
         periods = months
     found = []

@@ -1,20 +1,22 @@
-"""In-app notifications: new mail per account and fetch (A7), read by their user."""
+"""In-app notifications: new mail per account and fetch (A7), read by their user; the feeds of
+clients' contact persons (F1), read by the host application on their behalf."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from postroom.db.base import utcnow
 from postroom.db.models import Account, GroupMember, User
-from postroom.db.models_crm import Notification
+from postroom.db.models_crm import Contact, Notification
 from postroom.db.models_mailbox import MailMessage
 from postroom.enums import Language
 from postroom.errors import NotFoundError
 from postroom.services import access
+from postroom.services.guards import get_or_404
 
 NEW_MAIL = "new_mail"
 _TITLE_CHARS = 500
@@ -76,11 +78,30 @@ def notify_new_mail(
     return made
 
 
+def feed_condition(
+    session: Session, *, actor: User, contact_id: int | None = None
+) -> ColumnElement[bool]:
+    """Which notifications one feed holds: the actor's own, or (F1) those of a contact person
+    of the company, which any user of the company (the host application's token) may read:
+    contacts are company-wide records (D5). Another company's contact is NotFoundError."""
+    if contact_id is None:
+        return Notification.user_id == actor.id
+    get_or_404(session, Contact, contact_id, "Contact")
+    return Notification.contact_id == contact_id
+
+
 def list_notifications(
-    session: Session, *, actor: User, unread: bool | None = None, limit: int = 50, offset: int = 0
+    session: Session,
+    *,
+    actor: User,
+    unread: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    contact_id: int | None = None,
 ) -> tuple[list[Notification], int, int]:
-    """The actor's notifications, newest first; also the count of unread ones."""
-    mine = [Notification.user_id == actor.id]
+    """The feed's notifications (the actor's, or the contact's), newest first; also the
+    count of its unread ones."""
+    mine = [feed_condition(session, actor=actor, contact_id=contact_id)]
     conditions = list(mine)
     if unread is True:
         conditions.append(Notification.read_at.is_(None))
@@ -100,11 +121,14 @@ def list_notifications(
     return list(rows), total or 0, unread_count or 0
 
 
-def mark_read(session: Session, *, actor: User, notification_id: int) -> Notification:
-    """Another user's notification does not exist for the actor."""
+def mark_read(
+    session: Session, *, actor: User, notification_id: int, contact_id: int | None = None
+) -> Notification:
+    """A notification of another feed (another user's, another contact's) does not exist."""
     row = session.scalar(
         select(Notification).where(
-            Notification.id == notification_id, Notification.user_id == actor.id
+            Notification.id == notification_id,
+            feed_condition(session, actor=actor, contact_id=contact_id),
         )
     )
     if row is None:
@@ -114,10 +138,13 @@ def mark_read(session: Session, *, actor: User, notification_id: int) -> Notific
     return row
 
 
-def mark_all_read(session: Session, *, actor: User) -> int:
+def mark_all_read(session: Session, *, actor: User, contact_id: int | None = None) -> int:
     result = session.execute(
         update(Notification)
-        .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+        .where(
+            feed_condition(session, actor=actor, contact_id=contact_id),
+            Notification.read_at.is_(None),
+        )
         .values(read_at=utcnow())
         .execution_options(synchronize_session=False)
     )

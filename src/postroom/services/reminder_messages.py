@@ -135,7 +135,7 @@ def reminder_text(
         body = _english(kind, f"{label} for {term}", _day(deadline, language, "long"), facts)
         greeting, closing = "Hello,", "Kind regards"
     note = [facts.note] if facts is not None and facts.note else []
-    lines = [greeting, "", *body, *([""] + note if note else []), "", closing, office]
+    lines = [greeting, "", *body, *(["", *note] if note else []), "", closing, office]
     sms = _sms(kind, f"{label} {term}", when, facts, language)
     return ReminderText(
         subject=subject,

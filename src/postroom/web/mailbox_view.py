@@ -7,9 +7,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import urlencode
 
+from postroom.db.models import Account
 from postroom.db.models_mailbox import MailMessage
-from postroom.enums import FolderRole
+from postroom.enums import FolderRole, IncomingProtocol
 from postroom.services.mail_reading import FolderCounts, MailSort
+from postroom.services.mailbox_access import SPECIAL_ROLES
 from postroom.web.i18n import N_
 
 PAGE_SIZE = 50
@@ -87,6 +89,9 @@ class FolderItem:
     role: str
     unread: int
     total: int
+    account_id: int = 0
+    own_name: str = ""  # the folder's name on the server, for the rename form
+    special: bool = False  # Inbox, Sent, Drafts, Deleted Items: never renamed or deleted
 
 
 @dataclass(frozen=True)
@@ -112,9 +117,24 @@ def folder_tree(rows: list[FolderCounts]) -> list[AccountFolders]:
                 role=row.folder.role.value,
                 unread=row.unread,
                 total=row.total,
+                account_id=row.folder.account_id,
+                own_name=row.folder.name or row.folder.path,
+                special=row.folder.role in SPECIAL_ROLES,
             )
         )
     return tree
+
+
+def with_accounts(tree: list[AccountFolders], found: list[Account]) -> list[AccountFolders]:
+    """The tree plus the accounts that receive mail but have no folders yet (before their
+    first fetch), so "Fetch now" is there for them too; by address, as the tree."""
+    known = {account.account_id for account in tree}
+    extra = [
+        AccountFolders(a.id, a.email_address)
+        for a in found
+        if a.id not in known and a.incoming_protocol is not IncomingProtocol.NONE
+    ]
+    return sorted([*tree, *extra], key=lambda a: (a.email.lower(), a.account_id))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
@@ -14,12 +14,22 @@ from sqlalchemy.orm import Session
 
 from postroom.db.models import User
 from postroom.db.models_mailbox import MailMessage
-from postroom.errors import ValidationError
-from postroom.services import mail_reading, mail_view, search
+from postroom.enums import FolderRole, Language
+from postroom.errors import PermissionDeniedError, ValidationError
+from postroom.services import accounts, mail_purge, mail_reading, mail_view, search
 from postroom.services.mail_parts import content_disposition
 from postroom.services.mail_reading import MailListing, MailSort
-from postroom.web.auth import RuntimeDep, VisitorDep, tenant_work, transactions
-from postroom.web.i18n import N_
+from postroom.services.runtime import Runtime
+from postroom.services.sync_progress import read_status
+from postroom.web.auth import RuntimeDep, Visitor, VisitorDep, tenant_work, transactions
+from postroom.web.i18n import N_, Translator
+from postroom.web.mailbox_actions_view import (
+    PURGE_REFUSED_PL,
+    REFRESH_SECONDS,
+    Notice,
+    done_notice,
+    sync_view,
+)
 from postroom.web.mailbox_view import (
     OUTGOING_ROLES,
     PAGE_SIZE,
@@ -31,6 +41,7 @@ from postroom.web.mailbox_view import (
     folder_tree,
     human_size,
     mail_rows,
+    with_accounts,
 )
 from postroom.web.rendering import render, render_text
 
@@ -38,6 +49,7 @@ router = APIRouter()
 
 LIST_TARGET = "mail-list"
 BODY_TARGET = "mail-body"
+MAX_ACCOUNTS = 500  # accounts in the sidebar; a company has a few dozen at most
 NO_WORDS = N_("Type at least one word or number to search for.")
 _CHUNK = 64 * 1024
 _DOWNLOAD_HEADERS = {
@@ -102,21 +114,68 @@ def _current(tree: list[AccountFolders], folder_id: int | None) -> FolderItem | 
     return None
 
 
-@router.get("/mail", response_model=None)
-def mailbox_page(request: Request, visitor: VisitorDep, runtime: RuntimeDep) -> Response:
-    query = MailQuery.parse(dict(request.query_params))
+def sidebar(session: Session, actor: User) -> dict[str, Any]:
+    """The folder tree with every account that receives mail, and each one's fetch state."""
+    tree = folder_tree(mail_reading.list_folders(session, actor=actor))
+    found, _ = accounts.list_accounts(session, actor=actor, limit=MAX_ACCOUNTS)
+    tree = with_accounts(tree, found)
+    by_id = {account.id: account for account in found}
+    syncs = {
+        item.account_id: sync_view(read_status(session, by_id[item.account_id]))
+        for item in tree
+        if item.account_id in by_id
+    }
+    return {"tree": tree, "syncs": syncs, "sync_refresh": REFRESH_SECONDS}
+
+
+def _trash_context(session: Session, actor: User, current: FolderItem | None) -> dict[str, Any]:
+    """In Deleted Items: whether the visitor may purge, else the service's words on who may."""
+    if current is None or current.role != FolderRole.TRASH.value:
+        return {"can_purge": False, "purge_refusal": None}
+    try:
+        mail_purge.require_purge_right(session, actor)
+    except PermissionDeniedError as exc:
+        words = exc.message  # the API's sentence; in Polish the same, translated whole
+        if actor.language is Language.PL:
+            words = Translator(actor.language)(PURGE_REFUSED_PL, names=purger_names(session))
+        return {"can_purge": False, "purge_refusal": words}
+    return {"can_purge": True, "purge_refusal": None}
+
+
+def purger_names(session: Session) -> str:
+    people = mail_purge.purgers(session)
+    shown = people[: mail_purge.NAMES_SHOWN]
+    names = ", ".join(f"{u.name} <{u.email}>" if u.name else u.email for u in shown)
+    if len(people) > mail_purge.NAMES_SHOWN:
+        names += f" (+{len(people) - mail_purge.NAMES_SHOWN})"
+    return names
+
+
+def list_page(
+    request: Request,
+    visitor: Visitor,
+    runtime: Runtime,
+    query: MailQuery,
+    *,
+    notice: Notice | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     language = visitor.language.value
+    translate = Translator(visitor.language)
     with tenant_work(runtime, visitor) as (session, actor):
-        tree = folder_tree(mail_reading.list_folders(session, actor=actor))
+        frame = sidebar(session, actor)
+        tree = frame["tree"]
         found, total, problem = _found(session, actor, query)
         rows = mail_rows(found, account_emails(tree), language)
+        current = _current(tree, query.folder)
+        frame |= _trash_context(session, actor, current)
     pages = max(1, -(-total // PAGE_SIZE))
     context = {
-        "tree": tree,
+        **frame,
         "query": query,
         "sorts": SORTS,
         "outgoing_roles": OUTGOING_ROLES,
-        "current": _current(tree, query.folder),
+        "current": current,
         "rows": rows,
         "total": total,
         "problem": problem,
@@ -124,11 +183,19 @@ def mailbox_page(request: Request, visitor: VisitorDep, runtime: RuntimeDep) -> 
         "last": query.offset + len(rows),
         "prev_url": query.at_page(query.page - 1).url() if query.page > 1 else None,
         "next_url": query.at_page(query.page + 1).url() if query.page < pages else None,
+        "notice": notice or done_notice(dict(request.query_params), translate),
+        "back_url": query.url(),
     }
     template = "mailbox_list.html" if _partial(request, LIST_TARGET) else "mailbox.html"
-    response = render(request, template, context)
+    response = render(request, template, context, status_code=status_code)
     response.headers["Vary"] = "HX-Request, HX-Target"
     return response
+
+
+@router.get("/mail", response_model=None)
+def mailbox_page(request: Request, visitor: VisitorDep, runtime: RuntimeDep) -> Response:
+    query = MailQuery.parse(dict(request.query_params))
+    return list_page(request, visitor, runtime, query)
 
 
 @dataclass(frozen=True)
@@ -151,6 +218,8 @@ def _message_context(view: mail_view.MessageView, language: str) -> dict[str, ob
         "cc": _addresses(message.cc_addresses),
         "date": message.sort_date,
         "folder_id": message.folder_id,
+        "seen": message.seen,
+        "flagged": message.flagged,
         "account_email": view.account_email,
         "folder_name": view.folder_name,
         "has_html": view.html is not None,
@@ -163,15 +232,16 @@ def _message_context(view: mail_view.MessageView, language: str) -> dict[str, ob
     }
 
 
-@router.get("/mail/{mail_id}", response_model=None)
-def message_page(
+def message_response(
     request: Request,
+    visitor: Visitor,
+    runtime: Runtime,
     mail_id: int,
-    visitor: VisitorDep,
-    runtime: RuntimeDep,
-    background: BackgroundTasks,
-) -> Response:
-    """One message. Opening it marks it read, after the page is sent (mail_view.mark_read)."""
+    *,
+    notice: Notice | None = None,
+    status_code: int = 200,
+) -> tuple[HTMLResponse, bool]:
+    """One message's page (or its body, for htmx), and whether it is still to be marked read."""
     images = request.query_params.get("images") == "1"
     language = visitor.language.value
     store = mail_view.mail_store(runtime)
@@ -183,18 +253,36 @@ def message_page(
         context = _message_context(view, language)
         to_mark_read = view.to_mark_read
         if not partial:
-            tree = folder_tree(mail_reading.list_folders(session, actor=actor))
+            frame = sidebar(session, actor)
             thread = mail_reading.thread_of(session, actor=actor, mail_id=mail_id)
+            current = _current(frame["tree"], view.message.folder_id)
+            context |= frame | _trash_context(session, actor, current)
             context |= {
-                "tree": tree,
-                "thread": mail_rows(thread, account_emails(tree), language),
+                "thread": mail_rows(thread, account_emails(frame["tree"]), language),
                 "query": MailQuery(folder=view.message.folder_id),
+                "current": current,
+                "notice": notice
+                or done_notice(dict(request.query_params), Translator(visitor.language)),
             }
     if partial:
-        return render(request, "mailbox_body.html", context)
+        return render(request, "mailbox_body.html", context), False
+    page = render(request, "mailbox_message.html", context, status_code=status_code)
+    return page, to_mark_read
+
+
+@router.get("/mail/{mail_id}", response_model=None)
+def message_page(
+    request: Request,
+    mail_id: int,
+    visitor: VisitorDep,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+) -> Response:
+    """One message. Opening it marks it read, after the page is sent (mail_view.mark_read)."""
+    page, to_mark_read = message_response(request, visitor, runtime, mail_id)
     if to_mark_read:
         background.add_task(mail_view.mark_read, transactions(runtime, visitor), runtime, mail_id)
-    return render(request, "mailbox_message.html", context)
+    return page
 
 
 @router.get("/mail/{mail_id}/body", response_model=None)

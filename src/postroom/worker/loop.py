@@ -17,7 +17,11 @@ from postroom.worker.campaigns import feed_campaigns
 from postroom.worker.delivery import run_delivery
 from postroom.worker.fetch import run_fetching
 from postroom.worker.imap_jobs import append_sent_copies, save_drafts
+from postroom.worker.invoices import send_invoice_notices
 from postroom.worker.migrations import run_migrations
+from postroom.worker.push import send_push_messages
+from postroom.worker.reminders import send_reminders
+from postroom.worker.sms import send_sms
 from postroom.worker.webhooks import deliver_webhooks
 
 log = logging.getLogger("postroom.worker")
@@ -45,6 +49,10 @@ DEFAULT_JOBS = (
     PeriodicJob("deliver webhooks", 5, deliver_webhooks),  # services/webhook_delivery.py
     PeriodicJob("mailbox migrations", 10, run_migrations),  # D4: services/migration_runner.py
     PeriodicJob("feed campaigns", 2, feed_campaigns),  # C2: services/campaign_feeder.py
+    PeriodicJob("send sms", 5, send_sms),  # F2: services/sms_queue.py
+    PeriodicJob("send web push", 2, send_push_messages),  # F1: services/push_queue.py
+    PeriodicJob("send deadline reminders", 300, send_reminders),  # F3: reminder_scheduler.py
+    PeriodicJob("send invoice notices", 300, send_invoice_notices),  # seed 003: dunning
 )
 
 

@@ -84,12 +84,13 @@ def list_clients(
 @router.post("/clients", status_code=status.HTTP_201_CREATED, response_model=ClientPublic)
 def create_client(body: ClientCreate, caller: CallerDep) -> ClientPublic:
     with caller.begin() as tx:
-        given = body.model_dump(exclude_unset=True)
+        # Checked before anything is written; fields left out keep the model's defaults
+        # (F1: only in-app and Web Push on).
+        channels = client_channels.check(tx.session, body.model_dump(exclude_unset=True))
         client = clients.create_client(
             tx.session, name=body.name, domain=body.domain, tax_id=body.tax_id
         )
-        # Fields left out keep the model's defaults (F1: only in-app and Web Push on).
-        client_channels.apply(tx.session, client, given)
+        client_channels.assign(client, channels)
         tx.session.flush()
         return ClientPublic.model_validate(client)
 
@@ -114,8 +115,10 @@ def get_client(client_id: int, caller: CallerDep) -> ClientPublic:
 def update_client(client_id: int, body: ClientUpdate, caller: CallerDep) -> ClientPublic:
     with caller.begin() as tx:
         changes = body.model_dump(exclude_unset=True)
+        current = clients.get_client(tx.session, client_id)
+        channels = client_channels.check(tx.session, changes, current)  # before any write
         client = clients.update_client(tx.session, client_id=client_id, changes=changes)
-        client_channels.apply(tx.session, client, changes)
+        client_channels.assign(client, channels)
         tx.session.flush()
         return ClientPublic.model_validate(client)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from postroom.errors import PostroomError
+from postroom.errors import PermissionDeniedError, PostroomError, ValidationError
 
 
 class ProviderName(StrEnum):
@@ -68,10 +68,16 @@ class SmsPermanentError(SmsProviderError):
     permanent = True
 
 
-class CallbackError(PostroomError, ValueError):
-    """A delivery report that is not one: unsigned, badly signed, or missing its fields."""
+class CallbackError(ValidationError):
+    """A delivery report without the fields every report has."""
 
     code = "bad_sms_callback"
+
+
+class CallbackSignatureError(PermissionDeniedError):
+    """A delivery report the provider did not sign (or someone else signed)."""
+
+    code = "bad_signature"
 
 
 class SmsProvider(Protocol):

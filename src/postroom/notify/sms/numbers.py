@@ -31,9 +31,7 @@ def to_e164(raw: str) -> str:
         elif len(number) == _POLISH_NATIONAL_DIGITS + 2 and number.startswith(DEFAULT_COUNTRY_CODE):
             number = "+" + number
         else:
-            raise PhoneNumberError(
-                "Give the number with its country code, e.g. +48 600 100 200."
-            )
+            raise PhoneNumberError("Give the number with its country code, e.g. +48 600 100 200.")
     if not _E164.match(number):
         raise PhoneNumberError(
             "Not a valid phone number: after + come the country code and the number, "

@@ -161,7 +161,9 @@ def parse_callback(params: Mapping[str, str]) -> list[DeliveryReport]:
     for index, (message_id, raw_status) in enumerate(zip(ids, statuses, strict=True)):
         code = _int(raw_status)
         if not message_id or code is None:
-            raise CallbackError("An SMSAPI report has an empty MsgId or a status that is no number.")
+            raise CallbackError(
+                "An SMSAPI report has an empty MsgId or a status that is no number."
+            )
         state = _STATES.get(code, DeliveryState.PENDING)
         name = names[index] if index < len(names) and names[index] else _STATUS_NAMES.get(code, "")
         error = f"SMSAPI status {code} {name}".strip() if state is DeliveryState.FAILED else None

@@ -25,6 +25,7 @@ import httpx
 
 from postroom.notify.sms.base import (
     CallbackError,
+    CallbackSignatureError,
     DeliveryReport,
     DeliveryState,
     OutgoingSms,
@@ -92,7 +93,9 @@ class TwilioProvider:
 
     async def send(self, sms: OutgoingSms) -> SendResult:
         config = self._config
-        url = f"{config.base_url.rstrip('/')}/2010-04-01/Accounts/{config.account_sid}/Messages.json"
+        url = (
+            f"{config.base_url.rstrip('/')}/2010-04-01/Accounts/{config.account_sid}/Messages.json"
+        )
         auth = httpx.BasicAuth(config.account_sid, config.auth_token.reveal())
         try:
             response = await self._client.post(url, data=self._form(sms), auth=auth)
@@ -112,10 +115,14 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 def _result(response: httpx.Response) -> SendResult:
     document = _json(response)
     if response.status_code in (200, 201) and document.get("sid"):
-        return SendResult(provider_message_id=str(document["sid"]), status=str(document.get("status", "")))
+        return SendResult(
+            provider_message_id=str(document["sid"]), status=str(document.get("status", ""))
+        )
     code = document.get("code")
     text = str(document.get("message") or " ".join(response.text.split()))[:_ERROR_CHARS]
-    message = f"Twilio error {code}: {text}" if code else f"Twilio HTTP {response.status_code}: {text}"
+    message = (
+        f"Twilio error {code}: {text}" if code else f"Twilio HTTP {response.status_code}: {text}"
+    )
     temporary = (
         response.status_code == 429
         or response.status_code >= 500
@@ -142,25 +149,30 @@ def signature(auth_token: Secret, url: str, params: Sequence[tuple[str, str]]) -
 
 
 def _url_variants(url: str) -> list[str]:
-    """The URL as given and without an explicit port: Twilio signs https URLs without one
-    even when the StatusCallback had it (its own validators try both)."""
+    """The URL as given, and with its port left out or the scheme's default port written in:
+    proxies and Twilio disagree about ports, so its own validators accept each form."""
     parts = urlsplit(url)
+    host = parts.hostname or ""
     if parts.port is None:
-        return [url]
-    bare = urlunsplit((parts.scheme, parts.hostname or "", parts.path, parts.query, parts.fragment))
-    return [url, bare]
+        default = 443 if parts.scheme == "https" else 80
+        other = urlunsplit((parts.scheme, f"{host}:{default}", parts.path, parts.query, ""))
+    else:
+        other = urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+    return [url, other]
 
 
 def verify_signature(
     auth_token: Secret, url: str, params: Sequence[tuple[str, str]], presented: str | None
 ) -> None:
-    """Raises CallbackError unless `presented` is Twilio's signature of this request."""
+    """Raises CallbackSignatureError unless `presented` is Twilio's signature of this request."""
     if not presented:
-        raise CallbackError("The report carries no X-Twilio-Signature.")
+        raise CallbackSignatureError("The report carries no X-Twilio-Signature.")
     for candidate in _url_variants(url):
-        if hmac.compare_digest(signature(auth_token, candidate, params).encode(), presented.encode()):
+        if hmac.compare_digest(
+            signature(auth_token, candidate, params).encode(), presented.encode()
+        ):
             return
-    raise CallbackError("The X-Twilio-Signature does not match this request.")
+    raise CallbackSignatureError("The X-Twilio-Signature does not match this request.")
 
 
 def parse_callback(params: Mapping[str, str]) -> DeliveryReport:
@@ -173,5 +185,9 @@ def parse_callback(params: Mapping[str, str]) -> DeliveryReport:
     if state is DeliveryState.FAILED:
         code = params.get("ErrorCode") or ""
         reason = _DELIVERY_ERRORS.get(code, "")
-        error = " ".join(part for part in (f"Twilio {status}", code and f"error {code}", reason and f"({reason})") if part)
+        error = " ".join(
+            part
+            for part in (f"Twilio {status}", code and f"error {code}", reason and f"({reason})")
+            if part
+        )
     return DeliveryReport(message_id, state, error)
