@@ -9,7 +9,7 @@ from postroom.db.models import Company
 from postroom.services.runtime import Runtime
 
 
-class _Refused(Exception):
+class _RefusedError(Exception):
     pass
 
 
@@ -20,11 +20,11 @@ def _companies(runtime: Runtime) -> int:
 
 def test_a_savepoint_first_is_rolled_back_with_its_transaction(runtime: Runtime) -> None:
     before = _companies(runtime)
-    with pytest.raises(_Refused), runtime.platform() as session:
+    with pytest.raises(_RefusedError), runtime.platform() as session:
         session.scalar(select(func.count()).select_from(Company))  # reads come first
         with session.begin_nested():
             session.add(Company(name="Half-written"))
-        raise _Refused  # e.g. a check after the insert refuses the request
+        raise _RefusedError  # e.g. a check after the insert refuses the request
     assert _companies(runtime) == before
 
 
