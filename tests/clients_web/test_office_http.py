@@ -39,7 +39,12 @@ def test_sms_turns_on_only_with_the_cost_accepted_and_the_record_shows(
 
     accepted = client.post(
         "/office/sms",
-        data={"csrf_token": csrf, "action": "enable", "accept": "on", "price_list": "standard-2026"},
+        data={
+            "csrf_token": csrf,
+            "action": "enable",
+            "accept": "on",
+            "price_list": "standard-2026",
+        },
         follow_redirects=False,
     )
     assert accepted.status_code == 303

@@ -63,8 +63,7 @@ ERROR_TEXTS = {
         "Turning SMS on needs accepting its cost: tick the box that accepts the price list."
     ),
     "price_list_mismatch": N_(
-        "The price list has changed since the page was shown; read the current one and "
-        "accept it."
+        "The price list has changed since the page was shown; read the current one and accept it."
     ),
     "sms_not_configured": N_(
         "This installation has no SMS provider; its operator sets POSTROOM_SMS_PROVIDER."
@@ -113,8 +112,8 @@ def error_text(exc: PostroomError, translate: Translator) -> str:
 
 
 def optional_int(value: Any) -> int | None:
-    """A drop-down's value: "" is none; anything not a number is passed on as it is, so the
-    service's check refuses it with its own sentence."""
+    """A drop-down's value: "" (and anything that is not a whole number, which the lists never
+    offer) is none; numbers out of range go on to the service, which refuses them."""
     text = str(value or "").strip()
     if not text:
         return None

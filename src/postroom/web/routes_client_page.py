@@ -239,9 +239,7 @@ def sms_estimate(
 
 
 @router.get(PAGE + "/history", response_model=None)
-def history(
-    request: Request, client_id: int, visitor: VisitorDep, runtime: RuntimeDep
-) -> Response:
+def history(request: Request, client_id: int, visitor: VisitorDep, runtime: RuntimeDep) -> Response:
     """The history block alone: it asks for itself while a message is queued."""
     with tenant_work(runtime, visitor) as (session, _actor):
         client = clients.get_client(session, client_id)

@@ -27,9 +27,7 @@ NOTICES = {
 NO_SELECTION = N_("Select at least one client first.")
 
 
-def _list_context(
-    runtime: Runtime, visitor: Visitor, query: str, page: int
-) -> dict[str, Any]:
+def _list_context(runtime: Runtime, visitor: Visitor, query: str, page: int) -> dict[str, Any]:
     with tenant_work(runtime, visitor) as (session, _actor):
         rows, total = clients.list_clients(
             session, query=query or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
@@ -114,15 +112,13 @@ def bulk_channel(
 ) -> Response:
     """One channel on or off for the selected clients: all of them, or none when refused."""
     translate = Translator(visitor.language)
-    ids = [int(v) for v in form.getlist("ids") if str(v).isdigit()]
+    ids = [int(v) for v in map(str, form.getlist("ids")) if v.isdigit()]
     try:
         channel = Channel(str(form.get("channel") or ""))
     except ValueError:
         channel = None
     if not ids or channel is None:
-        return _list_page(
-            request, runtime, visitor, error=translate(NO_SELECTION), status_code=422
-        )
+        return _list_page(request, runtime, visitor, error=translate(NO_SELECTION), status_code=422)
     try:
         with tenant_work(runtime, visitor) as (session, _actor):
             client_channels.set_channel(
@@ -152,9 +148,7 @@ def toggle_channel(
     try:
         with tenant_work(runtime, visitor) as (session, _actor):
             client = clients.get_client(session, client_id)
-            client_channels.apply(
-                session, client, {client_channels.SWITCHES[channel]: enabled}
-            )
+            client_channels.apply(session, client, {client_channels.SWITCHES[channel]: enabled})
     except (ConflictError, ValidationError) as exc:
         error = error_text(exc, translate)
     return _switches_fragment(request, runtime, visitor, client_id, error)
@@ -170,4 +164,3 @@ def _switches_fragment(
     if error is not None:
         response.status_code = 409
     return response
-

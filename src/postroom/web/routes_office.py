@@ -47,9 +47,7 @@ def _users(session: Session, ids: set[int | None]) -> dict[int, str]:
 def _context(session: Session, runtime: Runtime) -> dict[str, Any]:
     state = sms_office.sms_state(session, settings=runtime.settings)
     acceptance = state.acceptance
-    who = (
-        {acceptance.accepted_by_user_id, acceptance.revoked_by_user_id} if acceptance else set()
-    )
+    who = {acceptance.accepted_by_user_id, acceptance.revoked_by_user_id} if acceptance else set()
     ladder = dunning.get_ladder(session)
     return {
         **labels(),
@@ -73,8 +71,8 @@ def _page(
 ) -> HTMLResponse:
     translate = Translator(visitor.language)
     if not visitor.is_admin:
-        context = {"refused": True, "notice": None, "errors": {}}
-        return render(request, "office_settings.html", context, status_code=403)
+        refused: dict[str, Any] = {"refused": True, "notice": None, "errors": {}}
+        return render(request, "office_settings.html", refused, status_code=403)
     notice = NOTICES.get(request.query_params.get("done", ""))
     with tenant_work(runtime, visitor) as (session, _actor):
         context = _context(session, runtime)
