@@ -326,9 +326,7 @@ class InvoiceNotice(TenantOwned, Base):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
     level: Mapped[int] = mapped_column(Integer)  # DunningLevel.position
     send_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[NoticeStatus] = enum_column(
-        NoticeStatus, "status", default=NoticeStatus.PENDING
-    )
+    status: Mapped[NoticeStatus] = enum_column(NoticeStatus, "status", default=NoticeStatus.PENDING)
     batch_key: Mapped[str | None] = mapped_column(String(64), default=None)
     detail: Mapped[str | None] = mapped_column(Text, default=None)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
