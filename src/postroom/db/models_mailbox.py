@@ -15,8 +15,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from postroom.db.base import Base, TenantOwned, UtcDateTime, enum_column, utcnow
 from postroom.enums import FolderRole, JobStatus, MigrationItemStatus
@@ -64,6 +66,15 @@ class MailMessage(TenantOwned, Base):
         Index("ix_mail_messages_unread", "folder_id", "seen"),
         Index("ix_mail_messages_thread", "company_id", "thread_root"),
         Index("ix_mail_messages_msgid", "account_id", "message_id_header"),
+        # Messages still to index (body text, search row): a handful at most, so a fetch
+        # finds them without reading the whole account (docs/decisions.md).
+        Index(
+            "ix_mail_messages_unindexed",
+            "account_id",
+            "id",
+            sqlite_where=text("indexed = 0"),
+            postgresql_where=text("indexed = false"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -106,6 +117,8 @@ class MailMessage(TenantOwned, Base):
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     parse_defects: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     auto_submitted: Mapped[bool] = mapped_column(Boolean, default=False)  # RFC 3834 and lists
+    # Body parsed and the search row (MailText) written: the second stage of ingest.
+    indexed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # Flags (synced both ways with IMAP).
     seen: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import false, insert, select
 from sqlalchemy.orm import Session
 
 from postroom.db.models import Account
@@ -170,6 +170,7 @@ def _addresses_line(message: MailMessage) -> str:
 
 
 def _search_row(message: MailMessage, parsed: ParsedMessage) -> dict[str, Any]:
+    message.indexed = True
     message.snippet = parsed.snippet
     message.attachments = parsed.attachments
     message.has_attachments = bool(parsed.attachments)
@@ -203,15 +204,29 @@ def index_pending(
     row yet; the caller commits. Returns how many were indexed."""
     query = (
         select(MailMessage)
-        .outerjoin(MailText, MailText.message_id == MailMessage.id)
-        .where(MailText.message_id.is_(None))
+        # `= false`, as the partial index says, so that both engines use it.
+        .where(MailMessage.indexed == false())
         .order_by(MailMessage.id)
         .limit(limit)
     )
     if account_id is not None:
         query = query.where(MailMessage.account_id == account_id)
     pending = session.scalars(query).all()
-    rows = [_search_row(message, _parse_stored(store, message)) for message in pending]
+    # A message whose search row exists but whose flag is not set (written before the flag
+    # existed) is only flagged: its row is never written twice.
+    have_text = set(
+        session.scalars(
+            select(MailText.message_id).where(MailText.message_id.in_([m.id for m in pending]))
+        )
+    )
+    for message in pending:
+        if message.id in have_text:
+            message.indexed = True
+    rows = [
+        _search_row(message, _parse_stored(store, message))
+        for message in pending
+        if message.id not in have_text
+    ]
     if rows:
         session.execute(insert(MailText), rows)
     session.flush()
