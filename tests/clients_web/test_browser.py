@@ -77,7 +77,14 @@ def test_a_message_is_sent_from_the_client_page(
     outcome = page.locator("#outcome")
     expect(outcome.locator('li[data-channel="inapp"]')).to_be_visible()
     expect(outcome.locator('li[data-channel="webpush"]')).to_contain_text("Pominięta")
+    # The reason, kept in English in the history, reads in the page's language.
+    expect(outcome.locator('li[data-channel="webpush"]')).to_contain_text(
+        "Żadna przeglądarka nie subskrybuje powiadomień klienta"
+    )
     history = page.locator("#history-table")
+    expect(history.locator('tr[data-channel="webpush"]')).to_contain_text(
+        "wyślij osobom kontaktowym link do strony subskrypcji"
+    )
     expect(history.locator('tr[data-channel="inapp"]')).to_contain_text("Termin płatności VAT")
     expect(history.locator("tbody tr")).to_have_count(2)
 

@@ -17,7 +17,9 @@ from postroom.autoconfig import guess, ispconfig, srv
 from postroom.autoconfig.presets import bundled_presets
 from postroom.enums import Language
 from postroom.mail.report import Advice, StepName
+from postroom.services import client_notify_channels
 from postroom.services.account_schemas import AccountCreate, AccountOptionsUpdate, AccountUpdate
+from postroom.web.clients_view import SKIP_REASONS
 from postroom.web.discovery_view import SOURCE_ADVICE, translate_advice
 from postroom.web.forms import parse_account_form, submitted_values
 from postroom.web.i18n import Translator
@@ -209,3 +211,14 @@ def test_only_https_links_in_advice_become_links() -> None:
         'See <a href="https://a.example/x?y=1&amp;z=2" target="_blank" rel="noopener noreferrer">'
         "https://a.example/x?y=1&amp;z=2</a>. Or &lt;b&gt;http://b.example&lt;/b&gt;"
     )
+
+
+def test_the_reasons_a_channel_was_skipped_are_the_texts_the_ui_translates() -> None:
+    # The client pages translate the history's skip reasons by their English text.
+    assert set(SKIP_REASONS) == {
+        client_notify_channels.NO_CONTACTS,
+        client_notify_channels.NO_EMAIL_SENDER,
+        client_notify_channels.SMS_OFF,
+        client_notify_channels.NO_PHONE,
+        client_notify_channels.NO_SUBSCRIPTION,
+    }

@@ -25,6 +25,21 @@ STATUS_LABELS = {
     CommunicationStatus.FAILED: N_("Failed"),
     CommunicationStatus.SKIPPED: N_("Skipped"),
 }
+# Why a channel carried nothing: services/client_notify_channels.py keeps these sentences in
+# the history in English; the pages translate them by their text (a test keeps both the same).
+SKIP_REASONS = (
+    N_("The client has no contact persons; add one to reach the client."),
+    N_(
+        "The company has no active administrator to send automatic e-mail as; "
+        "make an active user an administrator."
+    ),
+    N_("SMS is off for the office; an administrator can turn it on in the office settings."),
+    N_("No contact person of the client has a phone number; add one to reach them by SMS."),
+    N_(
+        "No browser has subscribed to the client's notifications; send the contact persons "
+        "their subscription page."
+    ),
+)
 STATUS_TONES = {
     CommunicationStatus.QUEUED: "wait",
     CommunicationStatus.SENT: "ok",
