@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from postroom.db.models import User
 from postroom.db.models_channels import PushSubscription
 from postroom.db.models_crm import Client, Contact, Notification
-from postroom.enums import Channel, CommunicationStatus, DocumentKind, Role
+from postroom.enums import Channel, CommunicationStatus, DocumentKind
 from postroom.errors import ValidationError
 from postroom.services import messages, push_queue, sms_office, sms_queue
 from postroom.services.message_schemas import AttachmentRef, MessageCreate, RecipientIn
+from postroom.services.office_sender import first_admin
 from postroom.services.runtime import Runtime
 
 CLIENT_MESSAGE = "client_message"  # Notification.kind of messages to a client's contacts
@@ -71,16 +72,6 @@ def contacts_of(session: Session, client: Client) -> list[Contact]:
 
 def _skipped(reason: str) -> Attempt:
     return Attempt(CommunicationStatus.SKIPPED, reason)
-
-
-def first_admin(session: Session) -> User | None:
-    """Who automatic e-mail is sent as: the oldest active administrator (stable choice)."""
-    return session.scalar(
-        select(User)
-        .where(User.role == Role.ADMIN, User.active.is_(True))
-        .order_by(User.id)
-        .limit(1)
-    )
 
 
 def _mail_text(job: ChannelJob) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from postroom.db.models import User
 from postroom.db.models_channels import DunningLevel
-from postroom.enums import Language, Role
+from postroom.enums import Language
 from postroom.errors import FieldProblem, NotFoundError, ValidationError
 from postroom.services import invoice_plan, templates
 from postroom.services.dunning_texts import DEFAULT_LEVELS
@@ -26,6 +26,7 @@ from postroom.services.notice_message import (
     compile_level,
     sample_variables,
 )
+from postroom.services.office_sender import office_language
 from postroom.services.template_render import TemplateRenderError, check_rows
 
 MAX_LEVELS = 10
@@ -59,19 +60,6 @@ class Ladder:
         return next((lvl for lvl in self.levels if lvl.position == position), None)
 
 
-def company_language(session: Session) -> Language:
-    """The language the office writes to its clients in: its first active administrator's
-    (the company has none of its own, and that administrator sends its automatic e-mail;
-    the deadline reminders use the same rule)."""
-    language = session.scalar(
-        select(User.language)
-        .where(User.role == Role.ADMIN, User.active.is_(True))
-        .order_by(User.id)
-        .limit(1)
-    )
-    return language or Language.PL
-
-
 def default_ladder(language: Language) -> tuple[Level, ...]:
     return tuple(
         Level(n, d.offset_days, d.name, d.subject, d.body)
@@ -82,7 +70,7 @@ def default_ladder(language: Language) -> tuple[Level, ...]:
 def get_ladder(session: Session) -> Ladder:
     rows = session.scalars(select(DunningLevel).order_by(DunningLevel.position)).all()
     if not rows:
-        return Ladder(default_ladder(company_language(session)), is_default=True)
+        return Ladder(default_ladder(office_language(session)), is_default=True)
     levels = tuple(
         Level(r.position, r.offset_days, r.name, r.subject, r.body, r.template_id) for r in rows
     )
@@ -231,7 +219,7 @@ def replace_ladder(
     """Replace the whole ladder (administrators only) and re-plan unpaid invoices' pending
     notices by it. Nothing is written when any level is invalid."""
     require_admin(actor, "change the dunning ladder")
-    check_ladder(session, levels, company_language(session))
+    check_ladder(session, levels, office_language(session))
     session.execute(delete(DunningLevel))
     session.add_all(
         DunningLevel(

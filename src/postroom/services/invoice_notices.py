@@ -29,6 +29,7 @@ from postroom.errors import PostroomError
 from postroom.services import dunning, invoice_plan
 from postroom.services.client_notify import ChannelOutcome, notify_client
 from postroom.services.notice_message import build_message, compile_level
+from postroom.services.office_sender import office_language
 from postroom.services.runtime import Runtime
 from postroom.services.template_render import limits_from
 
@@ -150,7 +151,7 @@ def _deliver(
             compiled = compile_level(
                 session,
                 level.text,
-                language=dunning.company_language(session),
+                language=office_language(session),
                 limits=limits_from(runtime.settings),
             )
             message = build_message(

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from postroom.db.models import Company, User
+from postroom.db.models import Company
 from postroom.db.tenancy import company_of
-from postroom.enums import Language, ReminderKind, Role
+from postroom.enums import Language, ReminderKind
 from postroom.services.deadlines import Period
 from postroom.services.reminder_data import ReminderFacts
 from postroom.services.template_filters import format_date, money
@@ -38,18 +37,6 @@ class ReminderText:
     subject: str
     text: str
     sms_text: str
-
-
-def office_language(session: Session) -> Language:
-    """The office writes to its clients in its first active administrator's language (the
-    company has no language of its own; the same administrator sends its automatic e-mail)."""
-    language = session.scalar(
-        select(User.language)
-        .where(User.role == Role.ADMIN, User.active.is_(True))
-        .order_by(User.id)
-        .limit(1)
-    )
-    return language or Language.PL
 
 
 def office_name(session: Session) -> str:

@@ -26,7 +26,8 @@ from postroom.db.models_channels import ReminderSend
 from postroom.db.models_crm import Client
 from postroom.enums import CommunicationStatus, NoticeStatus
 from postroom.services.client_notify import ChannelOutcome, ClientMessage, notify_client
-from postroom.services.reminder_messages import office_language, office_name, reminder_text
+from postroom.services.office_sender import office_language
+from postroom.services.reminder_messages import office_name, reminder_text
 from postroom.services.reminder_plan import PlannedReminder, due_reminders, plan_reminders
 from postroom.services.runtime import Runtime
 
