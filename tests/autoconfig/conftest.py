@@ -71,10 +71,13 @@ def make_config(
             https_port=https_server.port,
             http_port=http_server.port,
             extra_ca_file=test_ca.ca_file,
-            dns_timeout=1.0,
-            http_timeout=2.0,
-            probe_timeout=1.0,
-            total_timeout=4.0,
+            # Generous: a test that expects an answer must not lose it to a busy CI
+            # machine (a 1 s DNS and 2 s HTTP bound once did). Tests of the bounds
+            # themselves set their own, small ones.
+            dns_timeout=5.0,
+            http_timeout=10.0,
+            probe_timeout=5.0,
+            total_timeout=20.0,
             ports=closed_ports(),
         )
         return replace(config, **changes)
