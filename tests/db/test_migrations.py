@@ -22,6 +22,6 @@ def test_migrations_match_models(runtime: Runtime) -> None:
 
 def test_upgrade_is_idempotent_and_at_head(runtime: Runtime) -> None:
     upgrade(runtime.engine)
-    assert current_revision(runtime.engine) == "0010"
+    assert current_revision(runtime.engine) == "0011"
     tables = set(inspect(runtime.engine).get_table_names())
     assert set(Base.metadata.tables) <= tables

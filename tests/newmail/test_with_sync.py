@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from postroom.db.models_crm import Client, Contact, Notification, Task
+from postroom.db.models_mailbox import MailMessage
+from postroom.services import sync_run
 from postroom.services.runtime import Runtime
 from tests.fixtures.mailenv import MailEnv
 from tests.newmail.support import message, rows
@@ -79,3 +83,32 @@ def test_old_mail_the_user_files_into_a_folder_is_not_new_mail(
     assert fetch(runtime, tenant.company_id, account_id).error is None
     assert rows(runtime, tenant.company_id, Task) == []
     assert rows(runtime, tenant.company_id, Notification) == []
+
+
+def test_rules_interrupted_after_the_mail_was_stored_run_once_on_the_next_fetch(
+    runtime: Runtime, tenant: Tenant, mailenv: MailEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = new_mailbox(mailenv)
+    account_id = make_account(
+        runtime, tenant.company_id, mailenv, address, create_contacts=True, create_tasks=True
+    )
+    assert fetch(runtime, tenant.company_id, account_id).error is None  # the first import
+    mailenv.deliver(message(to=address), address, mail_from="jan.kowalski@kowalski-serwis.pl")
+
+    def dies(ctx: object) -> None:
+        raise OSError("the worker went away")
+
+    monkeypatch.setattr(sync_run, "apply_rules", dies)
+    assert fetch(runtime, tenant.company_id, account_id).error is not None
+    (stored,) = rows(runtime, tenant.company_id, MailMessage)
+    assert stored.rules_pending  # committed, listed, its rules still owed
+    assert rows(runtime, tenant.company_id, Task) == []
+    monkeypatch.undo()
+
+    assert fetch(runtime, tenant.company_id, account_id).error is None  # nothing new on the server
+    (task,) = rows(runtime, tenant.company_id, Task)
+    assert task.title == "Zapytanie o fakturę"
+    assert len(rows(runtime, tenant.company_id, Notification)) == 1
+    assert not rows(runtime, tenant.company_id, MailMessage)[0].rules_pending
+    assert fetch(runtime, tenant.company_id, account_id).error is None
+    assert len(rows(runtime, tenant.company_id, Task)) == 1

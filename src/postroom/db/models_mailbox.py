@@ -75,6 +75,14 @@ class MailMessage(TenantOwned, Base):
             sqlite_where=text("indexed = 0"),
             postgresql_where=text("indexed = false"),
         ),
+        # New mail whose rules (contacts, tasks, notifications, autoresponder) have not run.
+        Index(
+            "ix_mail_messages_rules_pending",
+            "account_id",
+            "id",
+            sqlite_where=text("rules_pending = 1"),
+            postgresql_where=text("rules_pending = true"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -119,6 +127,9 @@ class MailMessage(TenantOwned, Base):
     auto_submitted: Mapped[bool] = mapped_column(Boolean, default=False)  # RFC 3834 and lists
     # Body parsed and the search row (MailText) written: the second stage of ingest.
     indexed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Stored as new mail, the account's rules still to run (services/new_mail.py): the rows
+    # are committed, and listed, before the rules run in a transaction of their own.
+    rules_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # Flags (synced both ways with IMAP).
     seen: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,7 +1,10 @@
 """What happens when new mail (not the first import's history) is stored: one entry point.
 
-The sync engines (IMAP, POP3) call `on_new_mail` in the transaction that stored the
-messages, with the messages of one account and one fetch. It runs the account's rules:
+The sync engines (IMAP, POP3) commit new mail marked `rules_pending` (listed at once) and,
+after the download, call `run_pending_rules`: each transaction takes up to a batch of the
+account's marked messages, applies `on_new_mail` and clears the mark, so the rules run
+exactly once per message even if the worker dies in between (the next fetch finds the
+mark). `on_new_mail` runs the account's rules:
 DSN bounce matching (services/bounces.py), contacts and tasks (A7, D5), in-app new-mail
 notifications (A7) and the autoresponder (A9, RFC 3834).
 
@@ -17,6 +20,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from postroom.db.models import Account
@@ -130,3 +134,21 @@ def on_new_mail(
             runtime, session, account=account, arrivals=incoming, own=context.own_addresses
         ),
     )
+
+
+def run_pending_rules(
+    runtime: Runtime, session: Session, account: Account, *, limit: int = 500
+) -> int:
+    """Run the rules for up to `limit` of the account's messages still marked, oldest first,
+    and clear their mark in the caller's transaction; how many there were."""
+    rows = session.scalars(
+        select(MailMessage)
+        .where(MailMessage.account_id == account.id, MailMessage.rules_pending == true())
+        .order_by(MailMessage.id)
+        .limit(limit)
+    ).all()
+    if rows:
+        on_new_mail(runtime, session, account, rows)
+        for row in rows:
+            row.rules_pending = False
+    return len(rows)

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from postroom.db.base import utcnow
-from postroom.db.models import Account
 from postroom.db.models_mailbox import MailSyncState
 from postroom.enums import IncomingProtocol
 from postroom.errors import PostroomError
 from postroom.services import sync_lock
 from postroom.services.mail_ingest import index_pending
+from postroom.services.new_mail import run_pending_rules
 from postroom.services.runtime import Runtime
 from postroom.services.sync_connect import IncomingAccount, incoming_account
-from postroom.services.sync_context import FetchContext, FetchOptions, Progress
+from postroom.services.sync_context import FetchContext, FetchOptions, Progress, fetched_account
 from postroom.services.sync_imap import sync_imap_account
 from postroom.services.sync_pop3 import sync_pop3_account
 from postroom.services.sync_progress import SyncPhase, set_progress
@@ -52,7 +52,7 @@ def _begin(
 ) -> tuple[IncomingAccount, bool, datetime] | None:
     """Take the lease; the account's settings, whether this is the first import, the start."""
     with runtime.tenant(company_id) as session:
-        account = session.get(Account, account_id)
+        account = fetched_account(session, account_id)
         if account is None or not fetchable(account):
             return None
         state = sync_lock.ensure_state(session, account)
@@ -72,7 +72,7 @@ def _begin(
 
 def _finish(ctx: FetchContext, error: BaseException | None) -> None:
     with ctx.runtime.tenant(ctx.company_id) as session:
-        account = session.get(Account, ctx.account_id)
+        account = fetched_account(session, ctx.account_id)
         state = session.get(MailSyncState, ctx.account_id)
         if account is not None and state is not None:
             if error is None:
@@ -101,7 +101,11 @@ def index_account(ctx: FetchContext) -> int:
     while True:
         with ctx.transaction() as session:
             count = index_pending(
-                session, ctx.store, limit=ctx.options.index_batch, account_id=ctx.account_id
+                session,
+                ctx.store,
+                limit=ctx.options.index_batch,
+                account_id=ctx.account_id,
+                processes=ctx.options.parse_processes,
             )
             indexed += count
             if count:
@@ -130,6 +134,18 @@ def _renew(ctx: FetchContext) -> None:
             owner=ctx.owner,
             lease_seconds=ctx.options.lease_seconds,
         )
+
+
+def apply_rules(ctx: FetchContext) -> None:
+    """The account's rules for the new mail this fetch (or an interrupted one) stored."""
+    limit = ctx.options.index_batch
+    while True:
+        with ctx.transaction() as session:
+            account = fetched_account(session, ctx.account_id)
+            if account is None:
+                return
+            if run_pending_rules(ctx.runtime, session, account, limit=limit) < limit:
+                return
 
 
 async def _sync(ctx: FetchContext) -> None:
@@ -181,6 +197,7 @@ async def run_fetch(
     error: BaseException | None = None
     try:
         await _sync(ctx)
+        await asyncio.to_thread(apply_rules, ctx)
         await _index(ctx)
     except sync_lock.LockLostError:
         log.warning("fetch taken over by another worker", extra={"account_id": account_id})
