@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from postroom.db.models import Account
 from postroom.db.models_mailbox import MailFolder, MailMessage, MailText
-from postroom.mail.parse import ParsedMessage, parse_body, parse_message
+from postroom.mail.parse import ParsedMessage, parse_message
+from postroom.services.parse_pool import ParsedBody, parse_bodies
 from postroom.services.search_text import searchable_words
-from postroom.storage.files import StoredBlobMissingError
 from postroom.storage.mailstore import MailStore
 
 # IMAP system flags kept as columns; \Recent is session-only and \Deleted is an expunge
@@ -123,8 +123,9 @@ def insert_prepared(
     from_history: bool,
     returning: bool = True,
 ) -> list[MailMessage]:
-    """One INSERT for the batch; the caller commits. Without `returning` (a first import's
-    history, which no rule looks at) no rows are loaded back and an empty list is returned."""
+    """One INSERT for the batch; the caller commits. Without `returning` no rows are loaded
+    back and an empty list is returned. New mail (not history) is marked for the account's
+    rules, which run after this commits (new_mail.run_pending_rules)."""
     if not prepared:
         return []
     now = datetime.now(UTC)
@@ -134,6 +135,7 @@ def insert_prepared(
         "folder_id": folder.id,
         "stored_at": now,
         "from_history": from_history,
+        "rules_pending": not from_history,
     }
     values = [{**p.values, **own, "sort_date": p.values["sort_date"] or now} for p in prepared]
     options = {"render_nulls": True}  # one statement, not one per pattern of NULLs
@@ -169,7 +171,8 @@ def _addresses_line(message: MailMessage) -> str:
     return " ".join(part for part in parts if part)
 
 
-def _search_row(message: MailMessage, parsed: ParsedMessage) -> dict[str, Any]:
+def _search_row(message: MailMessage, body: ParsedBody) -> dict[str, Any]:
+    parsed = body.parsed
     message.indexed = True
     message.snippet = parsed.snippet
     message.attachments = parsed.attachments
@@ -181,27 +184,27 @@ def _search_row(message: MailMessage, parsed: ParsedMessage) -> dict[str, Any]:
         "message_id": message.id,
         "subject": searchable_words(message.subject),
         "addresses": searchable_words(_addresses_line(message)),
-        "body": searchable_words(parsed.text),
+        "body": body.words,
     }
-
-
-def _parse_stored(store: MailStore, message: MailMessage) -> ParsedMessage:
-    try:
-        return parse_body(store.read(message.blob_key))
-    except StoredBlobMissingError:
-        return ParsedMessage(defects=["raw message missing from the store"])
 
 
 def index_message(session: Session, store: MailStore, message: MailMessage) -> None:
     """Parse the body: snippet, attachments and the search row of one stored message."""
-    session.add(MailText(**_search_row(message, _parse_stored(store, message))))
+    (body,) = parse_bodies(store, [message.blob_key], processes=0)
+    session.add(MailText(**_search_row(message, body)))
 
 
 def index_pending(
-    session: Session, store: MailStore, *, limit: int = 500, account_id: int | None = None
+    session: Session,
+    store: MailStore,
+    *,
+    limit: int = 500,
+    account_id: int | None = None,
+    processes: int = 0,
 ) -> int:
     """Index up to `limit` stored messages (of one account, if given) that have no search
-    row yet; the caller commits. Returns how many were indexed."""
+    row yet, their bodies parsed in `processes` worker processes (0: here); the caller
+    commits. Returns how many were indexed."""
     query = (
         select(MailMessage)
         # `= false`, as the partial index says, so that both engines use it.
@@ -222,11 +225,9 @@ def index_pending(
     for message in pending:
         if message.id in have_text:
             message.indexed = True
-    rows = [
-        _search_row(message, _parse_stored(store, message))
-        for message in pending
-        if message.id not in have_text
-    ]
+    todo = [message for message in pending if message.id not in have_text]
+    bodies = parse_bodies(store, [message.blob_key for message in todo], processes=processes)
+    rows = [_search_row(message, body) for message, body in zip(todo, bodies, strict=True)]
     if rows:
         session.execute(insert(MailText), rows)
     session.flush()

@@ -7,10 +7,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from postroom.config import Settings
 from postroom.db.base import utcnow
+from postroom.db.models import Account
 from postroom.db.models_mailbox import MailSyncState
 from postroom.services import sync_lock
 from postroom.services.runtime import Runtime
@@ -30,6 +31,7 @@ class FetchOptions:
     lease_seconds: float = 120.0
     timeout_seconds: float = 120.0  # any one server step (a batch: plus its size at 64 KB/s)
     index_batch: int = 200
+    parse_processes: int = 0  # worker processes that parse bodies for indexing (parse_pool)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchOptions:
@@ -39,6 +41,7 @@ class FetchOptions:
             connections=settings.fetch_connections,
             lease_seconds=settings.fetch_lease_seconds,
             timeout_seconds=settings.fetch_timeout_seconds,
+            parse_processes=settings.parse_processes,
         )
 
     def batch_timeout(self, size: int) -> float:
@@ -104,3 +107,9 @@ class FetchContext:
         if state is not None:
             set_progress(state, phase, folder=folder, done=self.done, total=self.total)
         self._told = Progress(phase, folder, self.done, self.total)
+
+
+def fetched_account(session: Session, account_id: int) -> Account | None:
+    """The account a fetch works on, without its grants and projects (loaded with it by
+    default, two more queries in each of a fetch's transactions; no fetch step reads them)."""
+    return session.get(Account, account_id, options=[lazyload("*")])

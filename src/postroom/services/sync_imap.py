@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from postroom.db.models import Account
 from postroom.db.models_mailbox import MailSyncState
 from postroom.mail.errors import ServerRefusedError
 from postroom.mail.imap_probe import close_session
 from postroom.mail.imap_sync_client import Capabilities, ServerFolder, enable_qresync, list_folders
 from postroom.services import sync_lock
 from postroom.services.sync_connect import login_imap
-from postroom.services.sync_context import FetchContext
+from postroom.services.sync_context import FetchContext, fetched_account
 from postroom.services.sync_folders import FolderRef, mirror_folder_list
 from postroom.services.sync_imap_download import Connections, close_quietly
 from postroom.services.sync_imap_folder import estimate_new, sync_folder, unchanged
@@ -28,7 +27,7 @@ def _mirror(
     """The folder list in step; a transaction that writes only if something changed (then it
     also renews the lease, so a fetch that lost it changes nothing)."""
     with ctx.runtime.tenant(ctx.company_id) as session:
-        account = session.get(Account, ctx.account_id)
+        account = fetched_account(session, ctx.account_id)
         assert account is not None
         mirrored = mirror_folder_list(session, account, server)
         state = session.get(MailSyncState, ctx.account_id)

@@ -11,8 +11,9 @@ Message-ID and size (before download) or by content (after), so nothing is dupli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
+from typing import TypeVar
 
 from postroom.mail.errors import ProtocolError
 from postroom.mail.imap_sync_client import (
@@ -41,6 +42,8 @@ from postroom.services.sync_imap_store import (
     has_stale_rows,
     rekey_by_message_id,
 )
+
+ResultT = TypeVar("ResultT")
 
 
 def unchanged(folder: FolderRef, caps: Capabilities) -> bool:
@@ -105,21 +108,26 @@ async def sync_folder(ctx: FetchContext, conns: Connections, folder: FolderRef) 
     # (HIGHESTMODSEQ recorded) of the same UIDVALIDITY proves there are none.
     finished = folder.highest_modseq is not None and folder.uidvalidity == validity
     stale = not finished and await asyncio.to_thread(has_stale_rows, ctx, folder.id, validity)
-    async with asyncio.timeout(timeout):
-        listing = await uid_sizes(conns.primary, synced + 1)
-    if synced and not stale:
-        await _changes(
-            ctx, conns, folder, selected, synced, len(listing), qresync=known is not None
-        )
-    if stale:
+    # What is stored beyond the checkpoint is read while the server lists what is new (a
+    # resync re-keys rows first, so it reads them after).
+    stored = None if stale else _in_thread(existing_uids, ctx, folder.id, validity, synced)
+    try:
         async with asyncio.timeout(timeout):
-            headers = await uid_message_ids(conns.primary)
-        await asyncio.to_thread(rekey_by_message_id, ctx, folder.id, validity, headers)
-    have = (
-        await asyncio.to_thread(existing_uids, ctx, folder.id, validity, synced)
-        if listing
-        else set()
-    )
+            listing = await uid_sizes(conns.primary, synced + 1)
+        if synced and not stale:
+            await _changes(
+                ctx, conns, folder, selected, synced, len(listing), qresync=known is not None
+            )
+        if stale:
+            async with asyncio.timeout(timeout):
+                headers = await uid_message_ids(conns.primary)
+            await asyncio.to_thread(rekey_by_message_id, ctx, folder.id, validity, headers)
+            stored = _in_thread(existing_uids, ctx, folder.id, validity, synced)
+        have = await stored if listing and stored is not None else set()
+    finally:
+        if stored is not None:  # awaited, not needed after all, or abandoned by an error
+            stored.cancel()
+            stored.add_done_callback(_retrieve)
     since = ctx.account.fetch_since
     todo = [(i.uid, i.size) for i in listing if i.uid not in have and _wanted(i, since)]
     ctx.total += len(todo) - estimate_new(folder)  # the estimate was counted in at the start
@@ -148,8 +156,9 @@ async def _changes(
     vanished: Sequence[int] = ()
     present: set[int] | None = None
     async with asyncio.timeout(ctx.options.timeout_seconds):
-        if qresync:
-            flags, vanished = selected.changed, selected.vanished
+        if qresync:  # new messages are among the changes too; they come with their flags
+            flags = [state for state in selected.changed if state.uid <= synced]
+            vanished = [uid for uid in selected.vanished if uid <= synced]
         elif caps.condstore and folder.highest_modseq is not None:
             if selected.highest_modseq != folder.highest_modseq:
                 flags = await uid_flags(session, synced, changed_since=folder.highest_modseq)
@@ -174,3 +183,13 @@ async def _changes(
         up_to_uid=synced,
     )
     await asyncio.to_thread(delete_blobs, ctx, keys)
+
+
+def _in_thread(function: Callable[..., ResultT], *args: object) -> asyncio.Task[ResultT]:
+    return asyncio.create_task(asyncio.to_thread(function, *args))
+
+
+def _retrieve(task: asyncio.Task[object]) -> None:
+    """Collect an abandoned read's outcome (a failure is the caller's error already)."""
+    if not task.cancelled():
+        task.exception()

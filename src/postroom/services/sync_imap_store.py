@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from postroom.db.models import Account
 from postroom.db.models_mailbox import MailFolder, MailMessage, MailPurged
 from postroom.mail.imap_sync_client import FetchedMessage, FlagState
 from postroom.mail.parse import parse_message
@@ -26,8 +25,7 @@ from postroom.services.mail_ingest import (
     insert_prepared,
     prepare_incoming,
 )
-from postroom.services.new_mail import on_new_mail
-from postroom.services.sync_context import FetchContext
+from postroom.services.sync_context import FetchContext, fetched_account
 from postroom.services.sync_folders import local_count
 from postroom.services.sync_progress import SyncPhase
 
@@ -101,18 +99,13 @@ def commit_batch(
     unused: list[str] = []
     with ctx.transaction() as session:
         folder = _folder(session, folder_id)
-        account = session.get(Account, ctx.account_id)
+        account = fetched_account(session, ctx.account_id)
         assert account is not None
         prepared = batch.prepared
         if stale:
             prepared, unused = _rekey_by_content(session, folder, prepared)
-        rows = insert_prepared(
-            session,
-            account,
-            folder,
-            prepared,
-            from_history=ctx.from_history,
-            returning=not ctx.from_history,
+        insert_prepared(
+            session, account, folder, prepared, from_history=ctx.from_history, returning=False
         )
         folder.uidvalidity = uidvalidity
         if batch.checkpoint is not None:
@@ -122,8 +115,6 @@ def commit_batch(
         ctx.stored += len(prepared)
         ctx.done += len(batch.prepared)
         ctx.progress(session, SyncPhase.FETCHING, path)
-        if rows:  # new mail, not history: the account's rules (indexing follows the fetch)
-            on_new_mail(ctx.runtime, session, account, rows)
     delete_blobs(ctx, unused)
     return len(prepared)
 

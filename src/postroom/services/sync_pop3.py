@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime, time
 
 from sqlalchemy import insert, select, update
 
-from postroom.db.models import Account
 from postroom.db.models_mailbox import MailFolder, Pop3SeenUidl
 from postroom.enums import FolderRole
 from postroom.mail.parse import arrival_date
@@ -38,9 +37,8 @@ from postroom.services.mail_ingest import (
     insert_prepared,
     prepare_incoming,
 )
-from postroom.services.new_mail import on_new_mail
 from postroom.services.sync_connect import login_pop3
-from postroom.services.sync_context import FetchContext
+from postroom.services.sync_context import FetchContext, fetched_account
 from postroom.services.sync_progress import SyncPhase
 
 log = logging.getLogger("postroom.sync")
@@ -99,12 +97,10 @@ def _insert(
     """The rows and the UIDLs seen, in one transaction: a message is never downloaded twice."""
     with ctx.transaction() as session:
         folder = session.get(MailFolder, folder_id)
-        account = session.get(Account, ctx.account_id)
+        account = fetched_account(session, ctx.account_id)
         assert folder is not None and account is not None
         history = ctx.from_history
-        rows = insert_prepared(
-            session, account, folder, prepared, from_history=history, returning=not history
-        )
+        insert_prepared(session, account, folder, prepared, from_history=history, returning=False)
         seen = [
             {"company_id": ctx.company_id, "account_id": ctx.account_id, "uidl": uidl}
             for uidl in uidls
@@ -115,8 +111,6 @@ def _insert(
         ctx.stored += len(prepared)
         ctx.done += len(prepared)
         ctx.progress(session, SyncPhase.FETCHING, INBOX)
-        if rows:  # new mail, not history: the account's rules
-            on_new_mail(ctx.runtime, session, account, rows)
 
 
 async def _store(
