@@ -12,18 +12,22 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import false, insert, select
+from sqlalchemy import Table, false, insert, select
 from sqlalchemy.orm import Session
 
+from postroom.db.bulk import insert_many
 from postroom.db.models import Account
 from postroom.db.models_mailbox import MailFolder, MailMessage, MailText
+from postroom.db.tenancy import TenantScopeError, company_of
 from postroom.mail.parse import ParsedMessage, parse_message
 from postroom.services.parse_pool import ParsedBody, parse_bodies
 from postroom.services.search_text import searchable_words
 from postroom.storage.mailstore import MailStore
 
+_MESSAGES = cast(Table, MailMessage.__table__)
 # IMAP system flags kept as columns; \Recent is session-only and \Deleted is an expunge
 # in waiting, neither is kept.
 _FLAG_COLUMNS = {"\\seen": "seen", "\\flagged": "flagged", "\\answered": "answered"}
@@ -71,15 +75,15 @@ class PreparedMessage:
     values: dict[str, Any]
 
 
-def _values(item: IncomingMessage, key: str, parsed: ParsedMessage) -> dict[str, Any]:
+def _values(item: IncomingMessage, key: str, raw: bytes, parsed: ParsedMessage) -> dict[str, Any]:
     return {
         "uidvalidity": item.uidvalidity,
         "uid": item.uid,
         "pop_uidl": item.pop_uidl,
         "modseq": item.modseq,
         "blob_key": key,
-        "content_sha256": hashlib.sha256(item.raw).hexdigest(),
-        "size": len(item.raw),
+        "content_sha256": hashlib.sha256(raw).hexdigest(),
+        "size": len(raw),
         "message_id_header": parsed.message_id,
         "in_reply_to": parsed.in_reply_to,
         "references": " ".join(parsed.references) or None,
@@ -108,10 +112,30 @@ def prepare_incoming(store: MailStore, items: Sequence[IncomingMessage]) -> list
     if not items:
         return []
     keys = store.put_many([item.raw for item in items])
+    return _prepared(keys, items, [item.raw for item in items])
+
+
+def _prepared(
+    keys: Sequence[str], items: Sequence[IncomingMessage], raws: Sequence[bytes]
+) -> list[PreparedMessage]:
     return [
-        PreparedMessage(key, _values(item, key, parse_message(item.raw, with_body=False)))
-        for item, key in zip(items, keys, strict=True)
+        PreparedMessage(key, _values(item, key, raw, parse_message(raw, with_body=False)))
+        for key, item, raw in zip(keys, items, raws, strict=True)
     ]
+
+
+def prepare_stored(
+    root: Path, keys: Sequence[str], items: Sequence[IncomingMessage]
+) -> list[PreparedMessage]:
+    """`prepare_incoming` for messages whose bytes are in the store already (the items carry
+    no bytes): what a parse worker process does with a fetched batch (parse_pool)."""
+    return _prepared(keys, items, MailStore(root).read_many(keys))
+
+
+def prepare_stored_task(
+    task: tuple[Path, Sequence[str], Sequence[IncomingMessage]],
+) -> list[PreparedMessage]:
+    return prepare_stored(*task)
 
 
 def insert_prepared(
@@ -138,10 +162,14 @@ def insert_prepared(
         "rules_pending": not from_history,
     }
     values = [{**p.values, **own, "sort_date": p.values["sort_date"] or now} for p in prepared]
-    options = {"render_nulls": True}  # one statement, not one per pattern of NULLs
     if not returning:
-        session.execute(insert(MailMessage), values, execution_options=options)
+        # The fetch's hot path: straight to the driver (db/bulk.py); the rows' company is
+        # the account's, which must be the tenant session's own.
+        if company_of(session) != account.company_id:
+            raise TenantScopeError("refusing to write messages of another company")
+        insert_many(session.connection(), _MESSAGES, values)
         return []
+    options = {"render_nulls": True}  # one statement, not one per pattern of NULLs
     statement = insert(MailMessage).returning(MailMessage, sort_by_parameter_order=True)
     return list(session.scalars(statement, values, execution_options=options))
 

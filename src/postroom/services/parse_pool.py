@@ -78,6 +78,22 @@ def _bodies_task(task: tuple[Path, list[str]]) -> list[ParsedBody]:
     return _bodies(*task)
 
 
+def submit(work: Callable[[ItemT], ResultT], task: ItemT, processes: int) -> Future[ResultT] | None:
+    """`work(task)` in the pool; None when no pool can be had (the caller works in-process,
+    as it also does when the future fails with BrokenProcessPool: see `pool_failed`)."""
+    try:
+        return _pool(processes).submit(work, task)
+    except (BrokenProcessPool, OSError, RuntimeError) as exc:
+        pool_failed(processes, exc)
+        return None
+
+
+def pool_failed(processes: int, exc: BaseException) -> None:
+    """The pool broke (a worker died): drop it; the next task starts a new one."""
+    log.warning("parsing in-process: the worker pool failed", extra={"error": repr(exc)})
+    _drop(processes)
+
+
 def _run(
     work: Callable[[ItemT], list[ResultT]], tasks: Sequence[ItemT], processes: int
 ) -> list[ResultT]:
@@ -88,8 +104,7 @@ def _run(
         futures: list[Future[list[ResultT]]] = [pool.submit(work, task) for task in tasks]
         return [item for future in futures for item in future.result()]
     except (BrokenProcessPool, OSError, RuntimeError) as exc:
-        log.warning("parsing in-process: the worker pool failed", extra={"error": repr(exc)})
-        _drop(processes)
+        pool_failed(processes, exc)
         return [item for task in tasks for item in work(task)]
 
 

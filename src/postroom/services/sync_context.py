@@ -32,6 +32,8 @@ class FetchOptions:
     timeout_seconds: float = 120.0  # any one server step (a batch: plus its size at 64 KB/s)
     index_batch: int = 200
     parse_processes: int = 0  # worker processes that parse bodies for indexing (parse_pool)
+    # A fetched batch at least this big has its headers parsed in those processes too.
+    headers_in_pool_min_batch: int = 100
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FetchOptions:

@@ -12,19 +12,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
 
 from postroom.mail.errors import MailError
 from postroom.mail.imap_probe import ImapSession, close_session
 from postroom.mail.imap_responses import uid_set
 from postroom.mail.imap_sync_client import Capabilities, FetchedMessage, examine, fetch_batches
+from postroom.services.mail_ingest import PreparedMessage, prepare_stored_task
+from postroom.services.parse_pool import pool_failed, submit
 from postroom.services.sync_connect import login_imap
 from postroom.services.sync_context import FetchContext
 from postroom.services.sync_folders import FolderRef
-from postroom.services.sync_imap_store import Batch, commit_batch, prepare_batch
+from postroom.services.sync_imap_store import Batch, commit_batch, incoming, prepare_batch
 
 log = logging.getLogger("postroom.sync")
 QUEUED_BATCHES = 2  # fetched batches waiting for the writer, besides those in flight
+BATCHES_STORING = 3  # batches between download and commit (each up to the batch's bytes)
 
 
 def cut_batches(
@@ -141,17 +145,51 @@ class _Download:
             await self.produce(session)
 
     async def consume(self) -> None:
-        """Write one batch's files while the previous batch's rows are being inserted."""
-        inserting: asyncio.Task[int] | None = None
-        while (item := await self.queue.get()) is not None:
+        """Store the batches as they come: several at once in different stages (segment
+        written, headers parsed, rows inserted), the rows committed in download order."""
+        slots = asyncio.Semaphore(BATCHES_STORING)
+        async with asyncio.TaskGroup() as group:
+            previous: asyncio.Task[None] | None = None
+            while (item := await self.queue.get()) is not None:
+                await slots.acquire()
+                previous = group.create_task(self._store(item, previous, slots))
+
+    async def _store(
+        self,
+        item: tuple[str, list[FetchedMessage]],
+        previous: asyncio.Task[None] | None,
+        slots: asyncio.Semaphore,
+    ) -> None:
+        try:
             uids, messages = item
-            prepared = await asyncio.to_thread(prepare_batch, self.ctx, self.uidvalidity, messages)
+            prepared = await self._prepare(messages)
+            del item, messages  # the bytes are in the store: memory back before the insert
+            if previous is not None:
+                await previous  # rows go in in order, so the checkpoint never skips a batch
             batch = Batch(prepared, self.checkpoint.after(self.index_of[uids]))
-            if inserting is not None:
-                await inserting
-            inserting = asyncio.create_task(asyncio.to_thread(self.commit, batch))
-        if inserting is not None:
-            await inserting
+            await asyncio.to_thread(self.commit, batch)
+        finally:
+            slots.release()
+
+    async def _prepare(self, messages: list[FetchedMessage]) -> list[PreparedMessage]:
+        """The segment written here; the headers parsed (and the bytes hashed) by a parse
+        worker process reading them back from the store, so that the download keeps the GIL
+        (services/parse_pool.py); small batches, or no pool, in a thread here."""
+        ctx, processes = self.ctx, self.ctx.options.parse_processes
+        if not messages:  # its messages came with the previous command's answer (pipelining)
+            return []
+        if processes < 1 or len(messages) < ctx.options.headers_in_pool_min_batch:
+            return await asyncio.to_thread(prepare_batch, ctx, self.uidvalidity, messages)
+        keys = await asyncio.to_thread(ctx.store.put_many, [m.raw for m in messages])
+        items = [replace(item, raw=b"") for item in incoming(self.uidvalidity, messages)]
+        task = (ctx.store.root, keys, items)
+        future = submit(prepare_stored_task, task, processes)
+        if future is not None:
+            try:
+                return await asyncio.wrap_future(future)
+            except BrokenProcessPool as exc:
+                pool_failed(processes, exc)
+        return await asyncio.to_thread(prepare_stored_task, task)
 
     def commit(self, batch: Batch) -> int:
         folder = self.folder

@@ -68,11 +68,8 @@ def existing_uids(ctx: FetchContext, folder_id: int, uidvalidity: int, above: in
         return found
 
 
-def prepare_batch(
-    ctx: FetchContext, uidvalidity: int, messages: Sequence[FetchedMessage]
-) -> list[PreparedMessage]:
-    """Bytes to the store and headers parsed, outside any transaction (see insert_prepared)."""
-    items = [
+def incoming(uidvalidity: int, messages: Sequence[FetchedMessage]) -> list[IncomingMessage]:
+    return [
         IncomingMessage(
             raw=m.raw,
             uid=m.uid,
@@ -83,7 +80,13 @@ def prepare_batch(
         )
         for m in messages
     ]
-    return prepare_incoming(ctx.store, items)
+
+
+def prepare_batch(
+    ctx: FetchContext, uidvalidity: int, messages: Sequence[FetchedMessage]
+) -> list[PreparedMessage]:
+    """Bytes to the store and headers parsed, outside any transaction (see insert_prepared)."""
+    return prepare_incoming(ctx.store, incoming(uidvalidity, messages))
 
 
 @dataclass(frozen=True)

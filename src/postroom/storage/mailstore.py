@@ -123,6 +123,35 @@ class MailStore:
         with self.open(key) as handle:
             return handle.read()
 
+    def read_many(self, keys: Sequence[str]) -> list[bytes]:
+        """Several messages, in order; each segment opened once (a batch shares one)."""
+        found: list[bytes] = []
+        fds: dict[str, int] = {}
+        try:
+            for key in keys:
+                entry = _Entry.parse(key)
+                if entry.length is None:
+                    found.append(self.read(key))
+                    continue
+                fd = fds.get(entry.segment)
+                if fd is None:
+                    try:
+                        fd = fds[entry.segment] = os.open(
+                            self._segment_path(entry.segment), os.O_RDONLY
+                        )
+                    except FileNotFoundError as exc:
+                        raise StoredBlobMissingError(
+                            f"The stored message {key} is missing."
+                        ) from exc
+                data = os.pread(fd, entry.length, entry.offset)
+                if len(data) < entry.length:
+                    raise StoredBlobMissingError(f"The stored message {key} is cut short.")
+                found.append(data)
+        finally:
+            for fd in fds.values():
+                os.close(fd)
+        return found
+
     def exists(self, key: str) -> bool:
         """Whether the message's bytes are still there (a deleted range reads as zeros; no
         message is all zeros, it starts with a header)."""
