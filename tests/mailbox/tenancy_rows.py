@@ -10,7 +10,8 @@ from sqlalchemy import select
 from postroom.db.models import Account
 from postroom.db.models_mailbox import MailFolder, MailMigration
 from postroom.enums import FolderRole
-from postroom.services.mail_ingest import IncomingMessage, store_incoming
+from postroom.services.mail_ingest import store_incoming
+from postroom.services.mail_prepare import IncomingMessage
 from postroom.storage.mailstore import mail_store_for
 from tests.mailbox.support import make_message
 from tests.support import Tenant

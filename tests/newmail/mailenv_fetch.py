@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 
 from postroom.db.models import Account
-from postroom.services.mail_ingest import IncomingMessage
+from postroom.services.mail_prepare import IncomingMessage
 from postroom.services.new_mail import on_new_mail
 from postroom.services.runtime import Runtime
 from tests.fixtures.mailenv import MailEnv

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from postroom.db.models import Account
 from postroom.db.models_mailbox import MailFolder, MailMessage
 from postroom.enums import FolderRole
-from postroom.services.mail_ingest import IncomingMessage, store_incoming
+from postroom.services.mail_ingest import store_incoming
+from postroom.services.mail_prepare import IncomingMessage
 from postroom.services.new_mail import on_new_mail
 from postroom.services.runtime import Runtime
 from postroom.storage.mailstore import mail_store_for

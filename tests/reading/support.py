@@ -10,7 +10,8 @@ from typing import Any
 from postroom.db.models import Account
 from postroom.db.models_mailbox import MailFolder
 from postroom.enums import FolderRole
-from postroom.services.mail_ingest import IncomingMessage, index_pending, store_incoming
+from postroom.services.mail_ingest import index_pending, store_incoming
+from postroom.services.mail_prepare import IncomingMessage
 from postroom.services.runtime import Runtime
 from postroom.storage.mailstore import mail_store_for
 from tests.support import Tenant

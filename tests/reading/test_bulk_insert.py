@@ -10,7 +10,8 @@ from sqlalchemy import select
 from postroom.db.models import Account
 from postroom.db.models_mailbox import MailFolder, MailMessage
 from postroom.db.tenancy import TenantScopeError
-from postroom.services.mail_ingest import IncomingMessage, insert_prepared, prepare_incoming
+from postroom.services.mail_ingest import insert_prepared
+from postroom.services.mail_prepare import IncomingMessage, prepare_incoming
 from postroom.services.runtime import Runtime
 from postroom.storage.mailstore import mail_store_for
 from tests.reading.support import CORPUS, add_account, add_folder

@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from postroom.db.models import Account
 from postroom.db.models_mailbox import MailFolder, MailMessage, MailText
-from postroom.services.mail_ingest import IncomingMessage, index_pending, store_incoming
+from postroom.services.mail_ingest import index_pending, store_incoming
+from postroom.services.mail_prepare import IncomingMessage
 from postroom.services.runtime import Runtime
 from postroom.storage.mailstore import mail_store_for
 from tests.reading.support import corpus, mailbox

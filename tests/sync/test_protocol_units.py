@@ -25,7 +25,13 @@ from postroom.mail.imap_responses import (
     read_response,
     uid_set,
 )
-from postroom.mail.imap_sync_client import FolderStatus, ServerFolder, _selected
+from postroom.mail.imap_sync_client import (
+    FolderStatus,
+    Listing,
+    ServerFolder,
+    _selected,
+    listing_of,
+)
 from postroom.mail.parse import arrival_date, parse_message
 from postroom.services.sync_folders import assign_roles
 from postroom.services.sync_imap_download import cut_batches
@@ -46,6 +52,20 @@ def test_fetch_response_with_a_literal_and_items_in_any_order() -> None:
     assert parse_internal_date("07-Oct-2025 10:00:00 +0200") == datetime(2025, 10, 7, 8, tzinfo=UTC)
     header = Response((b"* 1 FETCH (UID 3 BODY[HEADER.FIELDS (MESSAGE-ID)] ", b")"), (b"M",))
     assert "BODY[HEADER.FIELDS]" in (fetch_items(header) or (0, {}))[1]
+
+
+def test_listing_lines_in_the_usual_form_and_any_other() -> None:
+    when = datetime(2024, 1, 2, 7, 0, 21, tzinfo=UTC)
+    expected = Listing(34, 5678, when)
+    usual = b'* 12 FETCH (UID 34 RFC822.SIZE 5678 INTERNALDATE "02-Jan-2024 07:00:21 +0000")'
+    reordered = b'* 12 FETCH (INTERNALDATE "02-Jan-2024 07:00:21 +0000" RFC822.SIZE 5678 UID 34)'
+    lowered = b'* 12 fetch (uid 34 rfc822.size 5678 internaldate "02-Jan-2024 07:00:21 +0000")'
+    for line in (usual, reordered, lowered):
+        assert listing_of(Response((line,), ())) == expected, line
+    assert listing_of(Response((usual,), ()), first_uid=35) is None  # "n:*" gives the last one
+    assert listing_of(Response((b"* 3 EXISTS",), ())) is None
+    no_date = listing_of(Response((b"* 1 FETCH (UID 9 RFC822.SIZE 10)",), ()))
+    assert no_date == Listing(9, 10, None)
 
 
 def test_list_and_status_lines() -> None:

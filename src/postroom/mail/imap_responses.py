@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 from postroom.mail.connect import Connection
@@ -29,9 +29,14 @@ _SECTION = re.compile(rb"(BODY|BINARY)\[([^\]]*)\]", re.IGNORECASE)
 _CODE = re.compile(rb"^\* (?:OK|NO|BAD) \[([A-Z-]+)(?: ([^\]]*))?\]", re.IGNORECASE)
 _PROTECT = bytes.maketrans(b" ()", b"\x00\x01\x02")
 _UNPROTECT = bytes.maketrans(b"\x00\x01\x02", b" ()")
-_MONTHS = frozenset(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+_MONTH_ORDER = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_MONTHS = frozenset(_MONTH_ORDER)
+_MONTH_NUMBERS = {name: number for number, name in enumerate(_MONTH_ORDER, 1)}
+# The common form, read without the email package; anything else goes the long way.
+_INTERNAL_DATE = re.compile(
+    r"\s?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-]\d{4})\Z"
 )
+_ZONES: dict[str, timezone] = {}
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,19 @@ def untagged_number(line: bytes, word: bytes) -> int | None:
 
 def parse_internal_date(text: str) -> datetime | None:
     """RFC 3501 date-time: "17-Jul-1996 02:44:25 -0700"."""
+    found = _INTERNAL_DATE.match(text)
+    # -0000 means "no zone" and years below 100 are read as 19xx/20xx: the long way.
+    if found is not None and found.group(7) != "-0000" and int(found.group(3)) >= 100:
+        day, month, year, hour, minute, second, zone = found.groups()
+        number = _MONTH_NUMBERS.get(month.upper())
+        if number is None:
+            return None
+        try:
+            return datetime(
+                int(year), number, int(day), int(hour), int(minute), int(second), tzinfo=_zone(zone)
+            )
+        except ValueError:
+            return None
     try:
         date_part, time_part, zone = text.split()
         day, month, year = date_part.split("-")
@@ -182,6 +200,14 @@ def parse_internal_date(text: str) -> datetime | None:
         return parsedate_to_datetime(f"{int(day)} {month.title()} {year} {time_part} {zone}")
     except (ValueError, IndexError, TypeError):
         return None
+
+
+def _zone(text: str) -> timezone:
+    found = _ZONES.get(text)
+    if found is None:
+        minutes = int(text[1:3]) * 60 + int(text[3:5])
+        found = _ZONES[text] = timezone(timedelta(minutes=-minutes if text[0] == "-" else minutes))
+    return found
 
 
 def fetch_items(response: Response) -> tuple[int, dict[str, Token]] | None:

@@ -7,6 +7,7 @@ flight (RFC 3501 §5.5) so the server never waits for the client between batches
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -270,6 +271,13 @@ def _flag_state(response: Response) -> FlagState | None:
     return FlagState(uid, flags_of(found[1]["FLAGS"]), as_int(found[1].get("MODSEQ")))
 
 
+# "* 12 FETCH (UID 34 RFC822.SIZE 5678 INTERNALDATE "02-Jan-2024 07:00:21 +0000")", as Dovecot
+# and most servers answer uid_sizes; other orders and forms go through fetch_items.
+_LISTING = re.compile(
+    rb'\* \d+ FETCH \(UID (\d+) RFC822\.SIZE (\d+) INTERNALDATE "([ -~]*)"\)\Z', re.IGNORECASE
+)
+
+
 @dataclass(frozen=True)
 class Listing:
     uid: int
@@ -286,16 +294,26 @@ async def uid_sizes(session: ImapSession, first_uid: int) -> list[Listing]:
     """
     line = f"UID FETCH {first_uid}:* (UID RFC822.SIZE INTERNALDATE)".encode()
     done = await command(session, line, "FETCH")
-    found: list[Listing] = []
-    for response in done.untagged:
+    found = [item for r in done.untagged if (item := listing_of(r, first_uid)) is not None]
+    return sorted(found, key=lambda item: item.uid)
+
+
+def listing_of(response: Response, first_uid: int = 1) -> Listing | None:
+    """One line of uid_sizes' answer; None for any other response or a UID out of range."""
+    simple = _LISTING.match(response.first_line) if not response.literals else None
+    uid: int | None
+    size: int | None
+    if simple is not None:  # the usual answer line, read without tokenizing it
+        uid, size, when = int(simple[1]), int(simple[2]), simple[3].decode("ascii")
+    else:
         items = fetch_items(response)
         if items is None:
-            continue
+            return None
         uid, size = as_int(items[1].get("UID")), as_int(items[1].get("RFC822.SIZE"))
         when = as_text(items[1].get("INTERNALDATE"))
-        if uid is not None and first_uid <= uid <= MAX_UID:
-            found.append(Listing(uid, size or 0, parse_internal_date(when) if when else None))
-    return sorted(found, key=lambda item: item.uid)
+    if uid is None or not first_uid <= uid <= MAX_UID:
+        return None
+    return Listing(uid, size or 0, parse_internal_date(when) if when else None)
 
 
 async def uid_flags(

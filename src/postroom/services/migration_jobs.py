@@ -19,7 +19,8 @@ from postroom.enums import FolderRole, JobStatus, MigrationItemStatus
 from postroom.mail.imap_client import Appended
 from postroom.services import history
 from postroom.services.imap_access import ImapAccount
-from postroom.services.mail_ingest import IncomingMessage, index_message, store_incoming
+from postroom.services.mail_ingest import index_message, store_incoming
+from postroom.services.mail_prepare import IncomingMessage
 from postroom.services.mailbox_server import imap_account_of
 from postroom.services.runtime import Runtime
 from postroom.storage.mailstore import MailStore

@@ -9,7 +9,7 @@ from postroom.db.models_mailbox import MailSyncState
 from postroom.mail.errors import ServerRefusedError
 from postroom.mail.imap_probe import close_session
 from postroom.mail.imap_sync_client import Capabilities, ServerFolder, enable_qresync, list_folders
-from postroom.services import sync_lock
+from postroom.services import mail_prepare, parse_pool, sync_lock
 from postroom.services.sync_connect import login_imap
 from postroom.services.sync_context import FetchContext, fetched_account
 from postroom.services.sync_folders import FolderRef, mirror_folder_list
@@ -63,6 +63,8 @@ async def sync_imap_account(ctx: FetchContext) -> None:
             conns = Connections(ctx, caps, session)
             server = await list_folders(session, caps)
         refs, keys = await asyncio.to_thread(_mirror, ctx, server, caps)
+        if ctx.total >= ctx.options.headers_in_pool_min_batch:
+            parse_pool.warm(ctx.options.parse_processes, mail_prepare.__name__)
         await asyncio.to_thread(delete_blobs, ctx, keys)
         for folder in refs:
             try:

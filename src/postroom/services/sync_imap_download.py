@@ -14,12 +14,13 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from postroom.mail.errors import MailError
 from postroom.mail.imap_probe import ImapSession, close_session
 from postroom.mail.imap_responses import uid_set
 from postroom.mail.imap_sync_client import Capabilities, FetchedMessage, examine, fetch_batches
-from postroom.services.mail_ingest import PreparedMessage, prepare_stored_task
+from postroom.services.mail_prepare import IncomingMessage, PreparedMessage, prepare_stored_task
 from postroom.services.parse_pool import pool_failed, submit
 from postroom.services.sync_connect import login_imap
 from postroom.services.sync_context import FetchContext
@@ -180,9 +181,20 @@ class _Download:
             return []
         if processes < 1 or len(messages) < ctx.options.headers_in_pool_min_batch:
             return await asyncio.to_thread(prepare_batch, ctx, self.uidvalidity, messages)
-        keys = await asyncio.to_thread(ctx.store.put_many, [m.raw for m in messages])
+        store = ctx.store
+        written = await asyncio.to_thread(store.write_many, [m.raw for m in messages])
         items = [replace(item, raw=b"") for item in incoming(self.uidvalidity, messages)]
-        task = (ctx.store.root, keys, items)
+        task = (store.root, written.keys, items)
+        # The disk catches up (fsync) while the workers parse: the rows wait for both.
+        durable = asyncio.create_task(asyncio.to_thread(store.make_durable, written))
+        try:
+            return await self._parse_elsewhere(task, processes)
+        finally:
+            await durable
+
+    async def _parse_elsewhere(
+        self, task: tuple[Path, list[str], list[IncomingMessage]], processes: int
+    ) -> list[PreparedMessage]:
         future = submit(prepare_stored_task, task, processes)
         if future is not None:
             try:

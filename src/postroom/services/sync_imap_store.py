@@ -18,13 +18,8 @@ from sqlalchemy.orm import Session
 from postroom.db.models_mailbox import MailFolder, MailMessage, MailPurged
 from postroom.mail.imap_sync_client import FetchedMessage, FlagState
 from postroom.mail.parse import parse_message
-from postroom.services.mail_ingest import (
-    IncomingMessage,
-    PreparedMessage,
-    apply_flags,
-    insert_prepared,
-    prepare_incoming,
-)
+from postroom.services.mail_ingest import apply_flags, insert_prepared
+from postroom.services.mail_prepare import IncomingMessage, PreparedMessage, prepare_incoming
 from postroom.services.sync_context import FetchContext, fetched_account
 from postroom.services.sync_folders import local_count
 from postroom.services.sync_progress import SyncPhase

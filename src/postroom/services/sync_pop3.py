@@ -31,12 +31,8 @@ from postroom.mail.pop3_client import (
     retrieve,
 )
 from postroom.mail.pop3_probe import Pop3Session
-from postroom.services.mail_ingest import (
-    IncomingMessage,
-    PreparedMessage,
-    insert_prepared,
-    prepare_incoming,
-)
+from postroom.services.mail_ingest import insert_prepared
+from postroom.services.mail_prepare import IncomingMessage, PreparedMessage, prepare_incoming
 from postroom.services.sync_connect import login_pop3
 from postroom.services.sync_context import FetchContext, fetched_account
 from postroom.services.sync_progress import SyncPhase

@@ -23,6 +23,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -56,6 +57,15 @@ class _Entry:
         raise ValueError(f"not a mail store key: {key!r}")
 
 
+@dataclass(frozen=True)
+class WrittenSegment:
+    """A segment on its way to disk (MailStore.write_many)."""
+
+    keys: list[str]
+    path: Path | None  # None: nothing was written
+    new_directories: tuple[Path, ...]  # to sync too: the shard directory was made now
+
+
 class MailStore:
     """Segments under `root`, each at root/ab/<segment>; segment names are random hex (no
     content hashing, and one segment holds one batch of one account, so deleting one
@@ -75,8 +85,16 @@ class MailStore:
         leave a segment without rows (harmless), never a row without its bytes; that is why
         no temporary name and rename is needed.
         """
+        written = self.write_many(messages)
+        self.make_durable(written)
+        return written.keys
+
+    def write_many(self, messages: Sequence[bytes]) -> WrittenSegment:
+        """`put_many` in two steps, for a caller with other work to do while the disk
+        catches up: the segment written (readable at once), not yet durable. No row may name
+        its keys until `make_durable` has returned."""
         if not messages:
-            return []
+            return WrittenSegment([], None, ())
         segment = secrets.token_hex(_SEGMENT_LENGTH // 2)
         target = self._segment_path(segment)
         made = self._make_directory(target.parent)
@@ -93,8 +111,11 @@ class MailStore:
             target.unlink(missing_ok=True)
             raise
         os.close(fd)
-        _make_durable(target, [self.root, self.root.parent] if made else [])
-        return keys
+        return WrittenSegment(keys, target, (self.root, self.root.parent) if made else ())
+
+    def make_durable(self, written: WrittenSegment) -> None:
+        if written.path is not None:
+            _make_durable(written.path, written.new_directories)
 
     def _make_directory(self, directory: Path) -> bool:
         """Whether the directory was made now (its name then needs its parent synced)."""
