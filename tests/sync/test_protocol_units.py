@@ -17,7 +17,9 @@ from postroom.mail.imap_responses import (
     MAX_LINE_BYTES,
     ListedFolder,
     Response,
+    as_text,
     fetch_items,
+    flags_of,
     parse_internal_date,
     parse_list,
     parse_status,
@@ -26,9 +28,11 @@ from postroom.mail.imap_responses import (
     uid_set,
 )
 from postroom.mail.imap_sync_client import (
+    _FETCHED,
     FolderStatus,
     Listing,
     ServerFolder,
+    _fetched,
     _selected,
     listing_of,
 )
@@ -66,6 +70,31 @@ def test_listing_lines_in_the_usual_form_and_any_other() -> None:
     assert listing_of(Response((b"* 3 EXISTS",), ())) is None
     no_date = listing_of(Response((b"* 1 FETCH (UID 9 RFC822.SIZE 10)",), ()))
     assert no_date == Listing(9, 10, None)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b'* 1 FETCH (UID 7 FLAGS (\\Seen $Label1) INTERNALDATE "02-Jan-2024 07:00:21 +0100"'
+        b" MODSEQ (5) BODY[] ",
+        b'* 1 FETCH (UID 7 FLAGS () INTERNALDATE "02-Jan-2024 07:00:21 +0100" BODY[] ',
+        b"* 1 FETCH (FLAGS (\\Seen) UID 7 BODY[] ",  # another order: the general reader
+        b'* 1 FETCH (UID 7 FLAGS ("odd") BODY[] ',  # a quoted flag: the general reader
+    ],
+)
+def test_a_fetched_message_reads_the_same_the_fast_and_the_general_way(head: bytes) -> None:
+    response = Response((head, b")"), (b"Subject: x\r\n\r\nbody",))
+    fast = _fetched(response)
+    usual = head.startswith(b"* 1 FETCH (UID 7 FLAGS (") and b'"odd"' not in head
+    assert (_FETCHED.match(head) is not None) == usual  # the fast way taken where it should
+    number_and_items = fetch_items(response)
+    assert fast is not None and number_and_items is not None
+    items = number_and_items[1]
+    assert fast.uid == 7 and fast.raw == b"Subject: x\r\n\r\nbody"
+    assert fast.flags == flags_of(items["FLAGS"])
+    date = as_text(items.get("INTERNALDATE"))
+    assert fast.internal_date == (parse_internal_date(date) if date else None)
+    assert fast.modseq == (5 if b"MODSEQ" in head else None)
 
 
 def test_list_and_status_lines() -> None:

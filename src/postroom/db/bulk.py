@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Dialect, Table
@@ -36,10 +37,19 @@ def _processor(dialect: Dialect, table: Table, name: str) -> Processor:
     if dialect.name == "postgresql" and isinstance(column_type, JSON):
         # COPY's text format takes a JSON column as its text.
         return _json_text
-    return column_type.dialect_impl(dialect).bind_processor(dialect)
+    processor = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if processor is not None and isinstance(column_type, JSON):
+        return partial(_json_or_empty, processor)  # most lists of a message are empty
+    return processor
+
+
+def _json_or_empty(processor: Callable[[Any], Any], value: Any) -> Any:
+    return "[]" if value == [] else processor(value)
 
 
 def _json_text(value: Any) -> str | None:
+    if value == []:
+        return "[]"
     return None if value is None else json.dumps(value)
 
 

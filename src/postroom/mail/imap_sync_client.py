@@ -278,6 +278,15 @@ _LISTING = re.compile(
 )
 
 
+# '* 1 FETCH (UID 1 FLAGS (\Seen) INTERNALDATE "…" MODSEQ (2) BODY[] {3134}', the literal,
+# ")": how Dovecot answers fetch_batches; other orders and forms go through fetch_items.
+_FETCHED = re.compile(
+    rb"\* \d+ FETCH \(UID (\d+) FLAGS \(([!#-'*-z|~\\ ]*)\) INTERNALDATE \"([ -~]*)\""
+    rb"(?: MODSEQ \((\d+)\))? BODY\[\] ?\Z",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class Listing:
     uid: int
@@ -349,6 +358,20 @@ async def uid_message_ids(session: ImapSession) -> list[tuple[int, int, bytes]]:
 
 
 def _fetched(response: Response) -> FetchedMessage | None:
+    simple = (
+        _FETCHED.match(response.first_line)
+        if len(response.literals) == 1 and response.fragments[1:] == (b")",)
+        else None
+    )
+    if simple is not None:  # the usual answer, read without tokenizing it
+        when = simple[3].decode("ascii")
+        return FetchedMessage(
+            uid=int(simple[1]),
+            raw=response.literals[0],
+            flags=frozenset(simple[2].decode("ascii").split()),
+            internal_date=parse_internal_date(when) if when else None,
+            modseq=int(simple[4]) if simple[4] is not None else None,
+        )
     found = fetch_items(response)
     if found is None:
         return None
