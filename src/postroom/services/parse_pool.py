@@ -1,13 +1,14 @@
-"""Parsing received mail's bodies for the search index in other processes.
+"""Parsing received mail in other processes: bodies for the search index, and the headers
+of a big fetch's batches.
 
 Indexing is mostly parsing: the body of every message through the `email` package, about
 1 ms each, under the one GIL the fetch's threads share. Here it runs in a small pool of
 worker processes (spawned, never forked: the fetch has threads; like every multiprocessing
 program, a script that starts a fetch guards its top level with `if __name__ == "__main__"`),
 for batches big enough to pay for the trip; small ones (ten new messages) stay in-process.
-Headers are not sent there: a first sync's header parsing in the pool made listing slower
-(4.7 s → 5.4 s for 10,000 messages), the machine's cores being busy with the server's
-TLS and our download already, and the trip adding its own latency to every batch.
+A big download's header parsing and hashing go there too (`submit`, from
+sync_imap_download): the workers read the batch back from its segment, so only keys and the
+parsed rows cross the pipe, and `warm` starts them before the first batch arrives.
 
 A pool that breaks (a worker killed) is dropped and the batch parsed in-process, so parsing
 never fails because of the pool; the next big batch starts a new one.
