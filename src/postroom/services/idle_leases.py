@@ -64,6 +64,10 @@ def claim_idle(
         .where(*_watchable(), claimable)
         .order_by(mine_first, MailSyncState.account_id)
         .limit(limit)
+        # Rows another worker is claiming right now are skipped, not waited for: two
+        # workers locking overlapping rows in different orders deadlocked here (PostgreSQL;
+        # SQLite has one writer and ignores this).
+        .with_for_update(skip_locked=True, of=MailSyncState)
     )
     # The same condition again in the UPDATE: a lease another worker took in between stays its.
     claimed = session.execute(
