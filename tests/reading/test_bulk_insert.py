@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from postroom.db.models import Account
 from postroom.db.models_mailbox import MailFolder, MailMessage
@@ -43,6 +43,14 @@ def _rows(runtime: Runtime, tenant: Tenant, folder_id: int) -> list[dict[str, ob
         ]
 
 
+def _raw_json(runtime: Runtime, tenant: Tenant, folder_id: int) -> list[tuple[object, ...]]:
+    columns = ("parse_defects", "keywords", "to_addresses", "attachments")
+    listed = ", ".join(f"CAST({name} AS TEXT)" for name in columns)
+    query = text(f"SELECT uid, {listed} FROM mail_messages WHERE folder_id = :f ORDER BY uid")  # noqa: S608
+    with runtime.tenant(tenant.company_id) as session:
+        return [tuple(row) for row in session.execute(query, {"f": folder_id})]
+
+
 def test_fast_insert_reads_back_as_the_orm_insert(runtime: Runtime, tenant: Tenant) -> None:
     account_id = add_account(runtime, tenant, "anna@firma.test")
     folders = [add_folder(runtime, tenant, account_id, name) for name in ("orm", "fast")]
@@ -77,6 +85,9 @@ def test_fast_insert_reads_back_as_the_orm_insert(runtime: Runtime, tenant: Tena
         a.pop("stored_at"), b.pop("stored_at")
         assert a == b
     assert any(row["to_addresses"] and row["keywords"] for row in fast)
+    # As stored, not only as read back: JSON null stays JSON null, lists stay lists.
+    raw_orm, raw_fast = (_raw_json(runtime, tenant, folder_id) for folder_id in folders)
+    assert raw_fast == raw_orm and any(row[1] == "null" for row in raw_fast)
     assert fast[0]["subject"].startswith("tab\there and a \\ backslash")
 
 

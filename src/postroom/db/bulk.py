@@ -47,10 +47,9 @@ def _json_or_empty(processor: Callable[[Any], Any], value: Any) -> Any:
     return "[]" if value == [] else processor(value)
 
 
-def _json_text(value: Any) -> str | None:
-    if value == []:
-        return "[]"
-    return None if value is None else json.dumps(value)
+def _json_text(value: Any) -> str:
+    # None is JSON's null, as SQLAlchemy's JSON type writes it (none_as_null is off).
+    return "[]" if value == [] else json.dumps(value)
 
 
 def _plan(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> _Plan:
