@@ -7,7 +7,7 @@ import contextlib
 import imaplib
 import ssl
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,7 +75,17 @@ def fetch(
     account_id: int,
     options: FetchOptions = SMALL,
     progress: list[Progress] | None = None,
+    on_progress: Callable[[Progress], object] | None = None,
 ) -> FetchResult:
+    """One fetch by the worker "tests"; each progress step is kept in `progress` and then
+    given to `on_progress` (which may crash the fetch, or change things behind its back)."""
+
+    def told(step: Progress) -> None:
+        if progress is not None:
+            progress.append(step)
+        if on_progress is not None:
+            on_progress(step)
+
     return asyncio.run(
         run_fetch(
             runtime,
@@ -83,7 +93,7 @@ def fetch(
             account_id=account_id,
             worker_id="tests",
             options=options,
-            on_progress=progress.append if progress is not None else None,
+            on_progress=told,
         )
     )
 

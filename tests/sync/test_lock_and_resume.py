@@ -52,15 +52,12 @@ def test_a_fetch_that_dies_between_batches_resumes_without_gaps_or_duplicates(
             raise _CrashError("the worker died here")
 
     seen: list[Progress] = []
-    result = asyncio.run(
-        run_fetch(
-            runtime,
-            company_id=tenant.company_id,
-            account_id=account_id,
-            worker_id="tests",
-            options=SMALL,
-            on_progress=lambda p: (seen.append(p), crash_after_two_batches(p)),
-        )
+    result = fetch(
+        runtime,
+        tenant.company_id,
+        account_id,
+        progress=seen,
+        on_progress=crash_after_two_batches,
     )
     assert result.error is not None
     partial = stored(runtime, tenant.company_id, account_id)
@@ -172,16 +169,7 @@ def test_a_fetch_whose_lease_was_taken_over_commits_nothing_more(
                     .values(lock_owner="thief:1:x", lock_expires_at=utcnow() + timedelta(hours=1))
                 )
 
-    result = asyncio.run(
-        run_fetch(
-            runtime,
-            company_id=tenant.company_id,
-            account_id=account_id,
-            worker_id="tests",
-            options=SMALL,
-            on_progress=steal,
-        )
-    )
+    result = fetch(runtime, tenant.company_id, account_id, on_progress=steal)
     assert result.error == "lock lost"
     assert len(stored(runtime, tenant.company_id, account_id)) == 5
     assert state(runtime, tenant.company_id, account_id).lock_owner == "thief:1:x"
