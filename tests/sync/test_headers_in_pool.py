@@ -3,7 +3,6 @@ the fetching process parses them, and a pool that dies mid-fetch loses nothing."
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import replace
 from typing import Any
@@ -13,7 +12,6 @@ import pytest
 from postroom.services import parse_pool, sync_imap_download
 from postroom.services.runtime import Runtime
 from postroom.services.sync_context import Progress
-from postroom.services.sync_run import run_fetch
 from tests.fixtures.mailenv import MailEnv
 from tests.support import Tenant
 from tests.sync.support import (
@@ -52,14 +50,14 @@ def test_headers_parsed_in_the_pool_give_the_same_rows(
     assert fetch(runtime, tenant.company_id, here).new_messages == 60
     sent: list[object] = []
 
-    def counted(*args: Any) -> object:
+    async def counted(*args: Any) -> object:
         sent.append(args)
-        return parse_pool.submit(*args)
+        return await parse_pool.run_in_pool(*args)
 
     def not_here(*_args: object) -> None:
         raise AssertionError("a batch was parsed in the fetching process")
 
-    monkeypatch.setattr(sync_imap_download, "submit", counted)
+    monkeypatch.setattr(sync_imap_download, "run_in_pool", counted)
     monkeypatch.setattr(sync_imap_download, "prepare_batch", not_here)
     assert fetch(runtime, tenant.company_id, pooled, options=POOLED).new_messages == 60
     assert len(sent) >= 12  # every batch (5 messages or 256 KB at most) went to the pool
@@ -82,16 +80,7 @@ def test_a_pool_killed_mid_fetch_loses_nothing(
                 os.kill(process.pid, 9)
                 killed.append(process.pid)
 
-    result = asyncio.run(
-        run_fetch(
-            runtime,
-            company_id=tenant.company_id,
-            account_id=pooled,
-            worker_id="tests",
-            options=POOLED,
-            on_progress=kill_once,
-        )
-    )
+    result = fetch(runtime, tenant.company_id, pooled, options=POOLED, on_progress=kill_once)
     assert killed  # the workers died while batches were still to come
     assert result.error is None and result.new_messages == 60
     assert _rows(runtime, tenant, pooled) == _rows(runtime, tenant, here)

@@ -6,7 +6,7 @@ Indexing is mostly parsing: the body of every message through the `email` packag
 worker processes (spawned, never forked: the fetch has threads; like every multiprocessing
 program, a script that starts a fetch guards its top level with `if __name__ == "__main__"`),
 for batches big enough to pay for the trip; small ones (ten new messages) stay in-process.
-A big download's header parsing and hashing go there too (`submit`, from
+A big download's header parsing and hashing go there too (`run_in_pool`, from
 sync_imap_download): the workers read the batch back from its segment, so only keys and the
 parsed rows cross the pipe, and `warm` starts them before the first batch arrives.
 
@@ -16,6 +16,7 @@ never fails because of the pool; the next big batch starts a new one.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import importlib
 import logging
@@ -80,13 +81,25 @@ def _bodies_task(task: tuple[Path, list[str]]) -> list[ParsedBody]:
     return _bodies(*task)
 
 
-def submit(work: Callable[[ItemT], ResultT], task: ItemT, processes: int) -> Future[ResultT] | None:
-    """`work(task)` in the pool; None when no pool can be had (the caller works in-process,
-    as it also does when the future fails with BrokenProcessPool: see `pool_failed`)."""
+async def run_in_pool(work: Callable[[ItemT], ResultT], task: ItemT, processes: int) -> ResultT:
+    """`work(task)` in the pool, awaited; in a thread here when no pool can be had or it
+    breaks (a worker killed), so the work never fails because of the pool."""
+    future = _submit(work, task, processes)
+    if future is not None:
+        try:
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool as exc:
+            _pool_failed(processes, exc)
+    return await asyncio.to_thread(work, task)
+
+
+def _submit(
+    work: Callable[[ItemT], ResultT], task: ItemT, processes: int
+) -> Future[ResultT] | None:
     try:
         return _pool(processes).submit(work, task)
     except (BrokenProcessPool, OSError, RuntimeError) as exc:
-        pool_failed(processes, exc)
+        _pool_failed(processes, exc)
         return None
 
 
@@ -97,7 +110,7 @@ def warm(processes: int, module: str) -> None:
     if processes < 1:
         return
     for _ in range(processes):
-        if submit(_import, module, processes) is None:
+        if _submit(_import, module, processes) is None:
             return
 
 
@@ -105,7 +118,7 @@ def _import(module: str) -> None:
     importlib.import_module(module)
 
 
-def pool_failed(processes: int, exc: BaseException) -> None:
+def _pool_failed(processes: int, exc: BaseException) -> None:
     """The pool broke (a worker died): drop it; the next task starts a new one."""
     log.warning("parsing in-process: the worker pool failed", extra={"error": repr(exc)})
     _drop(processes)
@@ -121,7 +134,7 @@ def _run(
         futures: list[Future[list[ResultT]]] = [pool.submit(work, task) for task in tasks]
         return [item for future in futures for item in future.result()]
     except (BrokenProcessPool, OSError, RuntimeError) as exc:
-        pool_failed(processes, exc)
+        _pool_failed(processes, exc)
         return [item for task in tasks for item in work(task)]
 
 

@@ -12,16 +12,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from postroom.mail.errors import MailError
 from postroom.mail.imap_probe import ImapSession, close_session
 from postroom.mail.imap_responses import uid_set
 from postroom.mail.imap_sync_client import Capabilities, FetchedMessage, examine, fetch_batches
-from postroom.services.mail_prepare import IncomingMessage, PreparedMessage, prepare_stored_task
-from postroom.services.parse_pool import pool_failed, submit
+from postroom.services.mail_prepare import PreparedMessage, prepare_stored_task
+from postroom.services.parse_pool import run_in_pool
 from postroom.services.sync_connect import login_imap
 from postroom.services.sync_context import FetchContext
 from postroom.services.sync_folders import FolderRef
@@ -188,20 +186,9 @@ class _Download:
         # The disk catches up (fsync) while the workers parse: the rows wait for both.
         durable = asyncio.create_task(asyncio.to_thread(store.make_durable, written))
         try:
-            return await self._parse_elsewhere(task, processes)
+            return await run_in_pool(prepare_stored_task, task, processes)
         finally:
             await durable
-
-    async def _parse_elsewhere(
-        self, task: tuple[Path, list[str], list[IncomingMessage]], processes: int
-    ) -> list[PreparedMessage]:
-        future = submit(prepare_stored_task, task, processes)
-        if future is not None:
-            try:
-                return await asyncio.wrap_future(future)
-            except BrokenProcessPool as exc:
-                pool_failed(processes, exc)
-        return await asyncio.to_thread(prepare_stored_task, task)
 
     def commit(self, batch: Batch) -> int:
         folder = self.folder
