@@ -125,8 +125,8 @@ class Settings(BaseSettings):
     fetch_poll_seconds: float = Field(default=2.0, gt=0)
     fetch_idle: bool = True
     fetch_idle_max_accounts: int = Field(default=1000, ge=0)
-    # Worker processes that parse bodies for the search index (services/parse_pool.py); 0
-    # parses in the fetching process.
+    # Worker processes that parse received mail (services/parse_pool.py): bodies for the
+    # search index, headers of a big download's batches; 0 parses in the fetching process.
     parse_processes: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=0, le=32)
     # Messages (C1, docs/api.md): the domain of Message-IDs (unset: each sender's own domain),
     # the largest attachment or upload, the largest whole message once encoded, recipients per
