@@ -7,6 +7,7 @@ import asyncio
 import signal
 
 from postroom.config import load_settings
+from postroom.gc_tuning import freeze_startup_objects
 from postroom.services.runtime import build_runtime
 from postroom.worker.fetch import run_fetching
 
@@ -15,6 +16,7 @@ async def _main() -> None:
     runtime = build_runtime(load_settings())
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    freeze_startup_objects()  # as `postroom worker` does
     print("ready", flush=True)
     await run_fetching(runtime, stop, worker_id="bench-idle")
     runtime.close()

@@ -17,6 +17,7 @@ from postroom.config import Settings
 from postroom.db.models import Account
 from postroom.db.tenancy import rescope
 from postroom.enums import AuthMethod, IncomingProtocol, Role, Security
+from postroom.gc_tuning import freeze_startup_objects
 from postroom.secrets import Secret, new_key
 from postroom.services import companies, tokens, users
 from postroom.services.runtime import Runtime, build_runtime
@@ -107,6 +108,7 @@ async def fetch_timed(runtime: Runtime, company_id: int, account_id: int) -> Tim
     # Every timed case starts with the disk's write-back done: mbsync's 10,000 files and our
     # segments both leave hundreds of MB of dirty pages that would slow the next case.
     os.sync()
+    freeze_startup_objects()  # as `postroom worker` does at start
     start = time.perf_counter()
     listed = [0.0]
 

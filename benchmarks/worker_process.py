@@ -13,6 +13,7 @@ from pathlib import Path
 from benchmarks.common import WORKER_CONNECTIONS, bench_options
 
 from postroom.config import Settings
+from postroom.gc_tuning import freeze_startup_objects
 from postroom.secrets import new_key
 from postroom.services.delivery import DeliveryEngine
 from postroom.services.runtime import build_runtime
@@ -24,6 +25,7 @@ async def _forever(runtime_settings: Settings, lease: float, connections: int) -
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
+    freeze_startup_objects()  # as `postroom worker` does
     print("ready", flush=True)
     await run_delivery(runtime, stop, options=bench_options(connections, lease))
     runtime.close()
@@ -52,6 +54,7 @@ def main() -> None:
         worker_id=make_worker_id(),
         options=bench_options(args.connections, args.lease),
     )
+    freeze_startup_objects()  # as `postroom worker` does
     print("ready", flush=True)
     sys.stdin.readline()  # "go"
     start = time.perf_counter()

@@ -20,6 +20,7 @@ from postroom.db.models import User
 from postroom.db.tenancy import rescope
 from postroom.enums import CampaignStatus, EmailMode, Language, Role
 from postroom.errors import PostroomError
+from postroom.gc_tuning import freeze_startup_objects
 from postroom.secrets import new_key, prepend_key_to_file
 from postroom.services import companies, migration, rotation, tokens, users
 from postroom.services.campaign_progress import Progress as CampaignProgress
@@ -84,8 +85,10 @@ def serve(host: str | None, port: int | None) -> None:
         _setup_logging(settings)
         host, port = host or settings.host, port or settings.port
         _print_welcome(runtime, host, port)
+        app = create_app(runtime, with_worker=True)
+        freeze_startup_objects()
         uvicorn.run(
-            create_app(runtime, with_worker=True),
+            app,
             host=host,
             port=port,
             log_level=settings.log_level.lower(),
@@ -127,6 +130,7 @@ def worker() -> None:
                 loop.add_signal_handler(sig, stop.set)
             await run_worker(runtime, stop)
 
+        freeze_startup_objects()
         asyncio.run(_run())
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from postroom.gc_tuning import freeze_startup_objects
 from postroom.mail.parse import ParsedMessage, parse_body
 from postroom.services.search_text import searchable_words
 from postroom.storage.files import StoredBlobMissingError
@@ -116,6 +117,7 @@ def warm(processes: int, module: str) -> None:
 
 def _import(module: str) -> None:
     importlib.import_module(module)
+    freeze_startup_objects()  # the worker's modules stay for its life (gc_tuning.py)
 
 
 def _pool_failed(processes: int, exc: BaseException) -> None:
