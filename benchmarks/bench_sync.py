@@ -3,6 +3,8 @@
 Cases, each the median of --runs runs, with ratios to mbsync measured in the same run
 (ratio = mbsync's time / ours: above 1.0 we are faster):
   mbsync_full           mbsync (isync) full Pull sync into an empty Maildir: the baseline
+  mbsync_full_durable   the same with FSync yes (each message on disk before the next):
+                        full_* cases also give their ratio to it (a report, not the target)
   full_listed_<db>      Postroom's first fetch until every message is stored (committed, so
                         GET /api/v1/mail lists it; checked through the API after each run)
   full_searchable_<db>  the same until every message is also indexed for search
@@ -40,11 +42,12 @@ MBSYNC = shutil.which("mbsync") or "/usr/bin/mbsync"
 MESSAGES = 10_000
 
 
-def _mbsync_config(env: BenchMailEnv, store: Path) -> Path:
-    """mbsync as performance.md measured it: IMAPS, Pull, every folder, no fsync."""
+def _mbsync_config(env: BenchMailEnv, store: Path, *, durable: bool = False) -> Path:
+    """mbsync as performance.md measured it: IMAPS, Pull, every folder, no fsync; `durable`:
+    with fsync, as every message Postroom stores is on disk before it is listed."""
     config = store / "mbsyncrc"
     config.write_text(
-        f"""FSync no
+        f"""FSync {"yes" if durable else "no"}
 
 IMAPAccount bench
 Host localhost
@@ -84,10 +87,10 @@ def _mbsync(config: Path) -> float:
     return time.perf_counter() - start
 
 
-def _fresh_mbsync(env: BenchMailEnv, store: Path) -> Path:
+def _fresh_mbsync(env: BenchMailEnv, store: Path, *, durable: bool = False) -> Path:
     shutil.rmtree(store, ignore_errors=True)
     (store / "mail").mkdir(parents=True)
-    return _mbsync_config(env, store)
+    return _mbsync_config(env, store, durable=durable)
 
 
 def _add_new(env: BenchMailEnv, start: int) -> None:
@@ -121,6 +124,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="postroom-bench-sync-") as work:
         root = Path(work)
         for run in range(args.runs):
+            durable = _fresh_mbsync(env, root / "mbsync-durable", durable=True)
+            times.setdefault("mbsync_full_durable", []).append(_mbsync(durable))
+            shutil.rmtree(root / "mbsync-durable")
             config = _fresh_mbsync(env, root / "mbsync")
             times.setdefault("mbsync_full", []).append(_mbsync(config))
             accounts = {}
@@ -163,6 +169,7 @@ def _report(times: dict[str, list[float]]) -> None:
         base = next((b for prefix, b in _BASELINES.items() if case.startswith(prefix)), None)
         ratio = round(median(times[base]) / seconds, 3) if base and seconds else None
         targeted = ratio is not None and case.startswith(_TARGETS) and "_done_" not in case
+        durable = times.get("mbsync_full_durable") if case.startswith("full_") else None
         emit(
             case,
             runs=len(values),
@@ -170,6 +177,8 @@ def _report(times: dict[str, list[float]]) -> None:
             all_seconds=[round(v, 3) for v in values],
             ratio_mbsync_over_ours=ratio,
             target_met=ratio >= 1.0 if targeted and ratio is not None else None,
+            # the same against mbsync made durable (FSync yes): a report, not the target
+            ratio_durable_mbsync_over_ours=round(median(durable) / seconds, 3) if durable else None,
         )
 
 

@@ -43,6 +43,7 @@ ResultT = TypeVar("ResultT")
 
 _lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
+_frozen: list[str] = []  # in a worker process: the module after whose import it froze
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,12 @@ def warm(processes: int, module: str) -> None:
 
 
 def _import(module: str) -> None:
+    """In a worker: import `module`; the first time, freeze what the worker has loaded, which
+    stays for its life (gc_tuning.py)."""
     importlib.import_module(module)
-    freeze_startup_objects()  # the worker's modules stay for its life (gc_tuning.py)
+    if not _frozen:
+        freeze_startup_objects()
+        _frozen.append(module)
 
 
 def _pool_failed(processes: int, exc: BaseException) -> None:
