@@ -22,7 +22,8 @@ import io
 import os
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -129,6 +130,27 @@ class MailStore:
 
     def put(self, raw: bytes) -> str:
         return self.put_many([raw])[0]
+
+    def stale_segments(self, older_than_seconds: float) -> Iterator[str]:
+        """Names of the segments last written before then (a deletion's hole counts as a
+        write), for the sweep of segments no row names (services/mail_store_sweep.py)."""
+        cutoff = time.time() - older_than_seconds
+        if not self.root.is_dir():
+            return
+        for directory in sorted(self.root.iterdir()):
+            if not directory.is_dir() or len(directory.name) != 2:
+                continue
+            for path in sorted(directory.iterdir()):
+                name = path.name
+                if len(name) != _SEGMENT_LENGTH or not _HEX.issuperset(name):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if path.stat().st_mtime < cutoff:
+                        yield name
+
+    def remove_segment(self, segment: str) -> None:
+        """The whole segment file, whatever it holds: only for a segment no row names."""
+        self._segment_path(_Entry.parse(segment).segment).unlink(missing_ok=True)
 
     def open(self, key: str) -> BinaryIO:
         entry = _Entry.parse(key)

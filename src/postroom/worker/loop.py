@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from postroom.db.engine import refresh_statistics
 from postroom.services.files import sweep_orphaned_files
+from postroom.services.mail_store_sweep import sweep_orphaned_segments
 from postroom.services.runtime import Runtime
 from postroom.services.websessions import purge_expired_sessions
 from postroom.worker.campaigns import feed_campaigns
@@ -42,6 +43,7 @@ def _purge_sessions(runtime: Runtime) -> int:
 DEFAULT_JOBS = (
     PeriodicJob("purge expired web sessions", 3600, _purge_sessions),
     PeriodicJob("sweep orphaned uploaded files", 3600, sweep_orphaned_files),
+    PeriodicJob("sweep orphaned mail segments", 3600, sweep_orphaned_segments),
     PeriodicJob("refresh database statistics", 3600, lambda rt: refresh_statistics(rt.engine)),
     # C4: copies of sent mail and drafts on the accounts' IMAP servers (docs/outbox.md).
     PeriodicJob("append sent copies", 30, append_sent_copies),
