@@ -161,9 +161,11 @@ def test_the_profile_is_saved_and_checked(
     )
     assert (row.zus_day, row.documents_day, row.tax_id) == (15, None, "5260001246")
     bad_day = client.post(f"/clients/{client_id}", data=form | {"zus_day": "17"})
-    assert bad_day.status_code == 422 and "15th or the 20th" in bad_day.text
+    assert bad_day.status_code == 422 and "do 15. albo do 20. dnia miesiąca" in bad_day.text
+    bad_documents = client.post(f"/clients/{client_id}", data=form | {"documents_day": "31"})
+    assert bad_documents.status_code == 422 and "od 1 do 28" in bad_documents.text
     bad_period = client.post(f"/clients/{client_id}", data=form | {"vat_period": "yearly"})
-    assert bad_period.status_code == 422
+    assert bad_period.status_code == 422 and "jak często klient rozlicza" in bad_period.text
     assert client_row(runtime, tenant, client_id).zus_day == 15
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from postroom.enums import ReminderKind, Role
+from postroom.db.models import User
+from postroom.enums import Language, ReminderKind, Role
 from postroom.services import dunning, reminder_settings, sms_office
 from postroom.services.runtime import Runtime
 from tests.support import Tenant
@@ -131,9 +132,20 @@ def test_the_dunning_ladder_is_shown_and_replaced(
         (7, "Wezwanie"),
     ]
     backwards = client.post("/office/dunning", data=levels | {"level_1_offset_days": "-5"})
-    assert backwards.status_code == 422 and "must be sent later than level 1" in backwards.text
+    assert backwards.status_code == 422
+    assert "Poziom 2 musi być wysłany później niż poziom 1" in backwards.text
     not_a_number = client.post("/office/dunning", data=levels | {"level_1_offset_days": "tydzień"})
-    assert not_a_number.status_code == 422 and "whole number of days" in not_a_number.text
+    assert not_a_number.status_code == 422 and "liczba całkowita dni" in not_a_number.text
+    unknown = client.post("/office/dunning", data=levels | {"level_0_body": "{{ kwota }} zł"})
+    assert unknown.status_code == 422  # the template engine's words, after a Polish lead
+    assert "Poziom 1: tego tekstu nie da się użyć:" in unknown.text and "kwota" in unknown.text
+    with runtime.tenant(tenant.company_id) as session:
+        admin = session.get(User, tenant.admin.id)
+        assert admin is not None
+        admin.language = Language.EN
+    english = client.post("/office/dunning", data=levels | {"level_1_offset_days": "-5"})
+    assert english.status_code == 422
+    assert "Level 2 must be sent later than level 1: give it a greater offset." in english.text
 
 
 def test_a_user_who_is_not_an_administrator_is_refused_everywhere(

@@ -99,6 +99,17 @@ ERROR_TEXTS = {
     "name_required": N_("Give the client a name."),
     "subject_required": N_("Write a subject and a text."),
     "invalid_phone": N_("A phone number has digits, spaces, +, ( ) and hyphens only."),
+    "invalid_zus_day": N_(
+        "ZUS contributions are due on the 15th or the 20th; choose one, or none when the client "
+        "pays no contributions."
+    ),
+    "invalid_period": N_(
+        "Choose how often the client settles the tax: monthly, quarterly, or not liable."
+    ),
+    "invalid_documents_day": N_(
+        "The documents day is a day of the month from 1 to 28, or none when the client delivers "
+        "no documents."
+    ),
 }
 
 

@@ -22,6 +22,7 @@ from postroom.web.auth import CheckedForm, RuntimeDep, Visitor, VisitorDep, tena
 from postroom.web.client_page_view import profile_choices
 from postroom.web.clients_view import error_text, labels, optional_int
 from postroom.web.i18n import N_, Translator
+from postroom.web.ladder_errors import ladder_error_text
 from postroom.web.office_ladder import ladder_from_form, ladder_rows
 from postroom.web.rendering import redirect, render
 
@@ -166,6 +167,6 @@ def dunning_ladder(
         with tenant_work(runtime, visitor) as (session, actor):
             dunning.replace_ladder(session, actor=actor, levels=ladder_from_form(form), today=today)
     except ValidationError as exc:
-        errors = {"ladder": exc.message}  # names the level and field; the service's sentence
+        errors = {"ladder": ladder_error_text(exc, Translator(visitor.language))}
         return _page(request, runtime, visitor, errors=errors, status_code=422)
     return redirect(f"{PAGE}?done=ladder#ladder")
