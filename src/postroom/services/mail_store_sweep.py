@@ -24,11 +24,10 @@ from sqlalchemy import func, select
 
 from postroom.db.models_mailbox import MailMessage
 from postroom.services.runtime import Runtime
-from postroom.storage.mailstore import mail_store_for
+from postroom.storage.mailstore import SEGMENT_NAME_LENGTH, mail_store_for
 
 log = logging.getLogger("postroom.mail_store")
 ORPHAN_AGE_SECONDS = 24 * 3600
-_SEGMENT_CHARS = 32  # a key is "<segment>:<offset>:<length>", or the segment alone
 
 
 def sweep_orphaned_segments(
@@ -43,7 +42,8 @@ def sweep_orphaned_segments(
     stale = set(store.stale_segments(older_than_seconds))
     if not stale:
         return 0
-    segment = func.substr(MailMessage.blob_key, 1, _SEGMENT_CHARS)
+    # A key is "<segment>:<offset>:<length>", or the segment alone (the older layout).
+    segment = func.substr(MailMessage.blob_key, 1, SEGMENT_NAME_LENGTH)
     with runtime.platform() as session:
         named = set(session.scalars(select(segment).distinct()))
     orphans = sorted(stale - named)

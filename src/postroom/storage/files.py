@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
 import secrets
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import BinaryIO
 
 from postroom.errors import PostroomError
 from postroom.storage.durable import fsync_directory
+from postroom.storage.shards import files_older_than
 
 CHUNK_BYTES = 1024 * 1024
 _KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -116,17 +115,8 @@ class FileStore:
     def stale_keys(self, older_than_seconds: float) -> Iterator[str]:
         """Keys of files last written before then; unfinished temporary files of that age
         (a process killed mid-upload) are removed on the way."""
-        cutoff = time.time() - older_than_seconds
-        if not self.root.is_dir():
-            return
-        for directory in sorted(self.root.iterdir()):
-            if not directory.is_dir():
-                continue
-            for path in sorted(directory.iterdir()):
-                with contextlib.suppress(FileNotFoundError):
-                    if path.stat().st_mtime >= cutoff:
-                        continue
-                    if path.name.startswith(".upload-"):
-                        path.unlink()
-                    elif _KEY.match(path.name):
-                        yield path.name
+        for path in files_older_than(self.root, older_than_seconds):
+            if path.name.startswith(".upload-"):
+                path.unlink(missing_ok=True)
+            elif _KEY.match(path.name):
+                yield path.name

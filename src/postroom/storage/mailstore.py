@@ -22,7 +22,6 @@ import io
 import os
 import secrets
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +29,17 @@ from typing import BinaryIO
 
 from postroom.storage.durable import fsync_directory
 from postroom.storage.files import StoredBlobMissingError
+from postroom.storage.shards import files_older_than
 
-_SEGMENT_LENGTH = 32
+SEGMENT_NAME_LENGTH = 32
 _HEX = frozenset("0123456789abcdef")
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _ZEROS = bytes(1 << 16)
 _IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024) if hasattr(os, "sysconf") else 16
+
+
+def _is_segment_name(name: str) -> bool:
+    return len(name) == SEGMENT_NAME_LENGTH and _HEX.issuperset(name)
 
 
 class _Entry:
@@ -50,7 +54,7 @@ class _Entry:
     @classmethod
     def parse(cls, key: str) -> _Entry:
         segment, *span = key.split(":")
-        valid = len(segment) == _SEGMENT_LENGTH and _HEX.issuperset(segment)
+        valid = _is_segment_name(segment)
         if valid and not span:
             return cls(segment, 0, None)
         if valid and len(span) == 2 and all(part.isdigit() for part in span):
@@ -96,7 +100,7 @@ class MailStore:
         its keys until `make_durable` has returned."""
         if not messages:
             return WrittenSegment([], None, ())
-        segment = secrets.token_hex(_SEGMENT_LENGTH // 2)
+        segment = secrets.token_hex(SEGMENT_NAME_LENGTH // 2)
         target = self._segment_path(segment)
         made = self._make_directory(target.parent)
         keys: list[str] = []
@@ -134,19 +138,10 @@ class MailStore:
     def stale_segments(self, older_than_seconds: float) -> Iterator[str]:
         """Names of the segments last written before then (a deletion's hole counts as a
         write), for the sweep of segments no row names (services/mail_store_sweep.py)."""
-        cutoff = time.time() - older_than_seconds
-        if not self.root.is_dir():
-            return
-        for directory in sorted(self.root.iterdir()):
-            if not directory.is_dir() or len(directory.name) != 2:
-                continue
-            for path in sorted(directory.iterdir()):
-                name = path.name
-                if len(name) != _SEGMENT_LENGTH or not _HEX.issuperset(name):
-                    continue
-                with contextlib.suppress(FileNotFoundError):
-                    if path.stat().st_mtime < cutoff:
-                        yield name
+        for path in files_older_than(self.root, older_than_seconds):
+            name = path.name
+            if path == self._segment_path(name) and _is_segment_name(name):
+                yield name
 
     def remove_segment(self, segment: str) -> None:
         """The whole segment file, whatever it holds: only for a segment no row names."""
