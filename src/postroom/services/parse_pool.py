@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import gc
 import importlib
 import logging
 import multiprocessing
@@ -43,7 +44,6 @@ ResultT = TypeVar("ResultT")
 
 _lock = threading.Lock()
 _pools: dict[int, ProcessPoolExecutor] = {}
-_frozen: list[str] = []  # in a worker process: the module after whose import it froze
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,8 @@ def _import(module: str) -> None:
     """In a worker: import `module`; the first time, freeze what the worker has loaded, which
     stays for its life (gc_tuning.py)."""
     importlib.import_module(module)
-    if not _frozen:
+    if not gc.get_freeze_count():
         freeze_startup_objects()
-        _frozen.append(module)
 
 
 def _pool_failed(processes: int, exc: BaseException) -> None:

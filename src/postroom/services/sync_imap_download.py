@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from postroom.mail.errors import MailError
 from postroom.mail.imap_probe import ImapSession, close_session
@@ -181,7 +181,7 @@ class _Download:
             return await asyncio.to_thread(prepare_batch, ctx, self.uidvalidity, messages)
         store = ctx.store
         written = await asyncio.to_thread(store.write_many, [m.raw for m in messages])
-        items = [replace(item, raw=b"") for item in incoming(self.uidvalidity, messages)]
+        items = incoming(self.uidvalidity, messages, with_bytes=False)
         task = (store.root, written.keys, items)
         # The disk catches up (fsync) while the workers parse: the rows wait for both.
         durable = asyncio.create_task(asyncio.to_thread(store.make_durable, written))

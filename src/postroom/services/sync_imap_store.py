@@ -63,10 +63,14 @@ def existing_uids(ctx: FetchContext, folder_id: int, uidvalidity: int, above: in
         return found
 
 
-def incoming(uidvalidity: int, messages: Sequence[FetchedMessage]) -> list[IncomingMessage]:
+def incoming(
+    uidvalidity: int, messages: Sequence[FetchedMessage], *, with_bytes: bool = True
+) -> list[IncomingMessage]:
+    """The fetched messages as the store and parser take them; `with_bytes=False` for a
+    batch whose bytes are in its segment already (a parse worker reads them from there)."""
     return [
         IncomingMessage(
-            raw=m.raw,
+            raw=m.raw if with_bytes else b"",
             uid=m.uid,
             uidvalidity=uidvalidity,
             flags=m.flags,
